@@ -1,0 +1,73 @@
+# The entry point for everything: `make run` and `make test` install what they need themselves.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# Python 3.13, the Lambda runtime, wherever it is: on PATH, under pyenv, or given as PYTHON313=...
+PYTHON313 ?= $(shell for c in python3.13 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | sort -V | tail -n 1) /usr/local/bin/python3.13 /usr/bin/python3.13; do \
+  if "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' >/dev/null 2>&1; then \
+    "$$c" -c 'import sys; print(sys.executable)'; break; fi; done)
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# aws-sam-cli and cfn-lint pin boto3, click and pydantic versions that clash with the runtime's,
+# so they live in an environment of their own, never in $(VENV).
+TOOLS := .tools
+SAM_CLI_VERSION := 1.170.0
+CFN_LINT_VERSION := 1.58.0
+SAM := $(TOOLS)/sam/bin/sam
+CFN_LINT := $(TOOLS)/sam/bin/cfn-lint
+
+.PHONY: help install tools run test lint typecheck validate build clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+define need_python313
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 (the Lambda runtime) is needed: e.g. 'pyenv install 3.13', or make PYTHON313=/path/to/python3.13"; exit 1; }
+endef
+
+$(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt
+	$(need_python313)
+	$(PYTHON313) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(TOOLS)/sam/.installed: Makefile
+	$(need_python313)
+	$(PYTHON313) -m venv $(TOOLS)/sam
+	$(TOOLS)/sam/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION) cfn-lint==$(CFN_LINT_VERSION)
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv with the pinned runtime and development dependencies
+
+tools: $(TOOLS)/sam/.installed ## Install SAM CLI and cfn-lint in their own environment
+
+run: install ## Serve the API on http://127.0.0.1:3000 with DynamoDB (moto) on :8000
+	$(PY) -m localapi
+
+test: install tools ## Lint, type-check, validate the template and run every test
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	SAM_CLI=$(abspath $(SAM)) CFN_LINT=$(abspath $(CFN_LINT)) REQUIRE_TOOLS=1 $(PY) -m pytest
+
+lint: install ## ruff and mypy only
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+validate: tools ## sam validate --lint and cfn-lint
+	$(SAM) validate --lint --template template.yaml
+	$(CFN_LINT) template.yaml
+
+build: tools ## sam build (no container): function and layer, arm64, into .aws-sam/
+	$(need_python313)
+	PATH="$(dir $(PYTHON313)):$$PATH" $(SAM) build --template template.yaml
+
+clean: ## Remove the environments and build output
+	rm -rf $(VENV) $(TOOLS) .aws-sam .mypy_cache .ruff_cache .hypothesis

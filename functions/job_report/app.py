@@ -1,0 +1,28 @@
+"""Lambda entry point for POST /v1/{project_id}/edgesrv/job-report (template.yaml: app.lambda_handler)."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from service.api import create_app
+from service.observability import logger, metrics
+from service.report import ReportService
+from service.settings import Settings
+from service.store import JobStatusStore, dynamodb_client
+
+settings = Settings.from_env()
+store = JobStatusStore(
+    dynamodb_client(),
+    job_table=settings.job_status_table,
+    ledger_table=settings.idempotency_table,
+    history_ttl_s=settings.history_retention_days * 86400,
+    ledger_ttl_s=settings.ledger_retention_days * 86400,
+)
+app = create_app(ReportService(store, max_jobs=settings.max_jobs_per_report))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""The job-report service: validation, the report use case and its DynamoDB storage."""

@@ -1,0 +1,321 @@
+"""The job report as the API accepts it: parsing, validation and the canonical form.
+
+The body is parsed here, not by Powertools' validation middleware, because the contract asks
+for things that middleware does differently: JSON is decoded whatever the Content-Type (the
+middleware answers 415 or parses forms), a duplicate key is refused (two parsers could read
+different values), numbers stay exact (`Decimal`) so free-form objects store without loss,
+and a message names the field in the contract's `jobs[0].create_time: field required` form.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Context, Decimal
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from service.errors import InvalidReport
+
+# DynamoDB nests maps and lists at most 32 levels deep; the field's own object is level 1.
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-attributes
+MAX_OBJECT_DEPTH = 32
+# DynamoDB numbers: 38 significant digits, magnitude from 1E-130 to below 1E+126.
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html#HowItWorks.DataTypes.Number
+_NUMBER_DIGITS = 38
+_NUMBER_MIN_EXP, _NUMBER_MAX_EXP = -130, 125
+
+_PARSE_DIGITS = 120  # exact up to here; DynamoDB refuses anything longer anyway
+
+MAX_JOB_ID = 2**63 - 1
+MAX_CREATE_TIME = 2**53
+_ECHO = 32  # at most this many characters of a bad value go back to the caller
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, exactly
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= _ECHO else text[:_ECHO] + "…"
+
+
+def _integer(value: Any) -> Any:
+    """JSON integer, integral number or string of decimal digits; never a boolean."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "must be an integer, not a boolean")
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()) or len(value) > 20:
+            raise PydanticCustomError(
+                "int_parsing", "must be an integer or a string of decimal digits, got {value}", {"value": _short(value)}
+            )
+        return int(value)
+    if isinstance(value, Decimal):
+        if value != value.to_integral_value():
+            raise PydanticCustomError("int_from_float", "must be a whole number, got {value}", {"value": _short(value)})
+        return int(value)
+    if not isinstance(value, int):
+        raise PydanticCustomError("int_type", "must be an integer, got {kind}", {"kind": _kind(value)})
+    return value
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def _text_or_object(value: Any) -> str | dict[str, Any]:
+    """`exceptions`, `metrics` and `plan`: the seed's table says String, its example sends an object."""
+    if isinstance(value, (str, dict)):
+        return value
+    raise PydanticCustomError("freeform_type", "must be a string or a JSON object, got {kind}", {"kind": _kind(value)})
+
+
+JobId = Annotated[int, BeforeValidator(_integer), Field(ge=1, le=MAX_JOB_ID)]
+CreateTime = Annotated[int, BeforeValidator(_integer), Field(ge=0, le=MAX_CREATE_TIME)]
+Status = Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+TextOrObject = Annotated[
+    str | dict[str, Any],
+    PlainValidator(_text_or_object),
+    WithJsonSchema({"oneOf": [{"type": "string"}, {"type": "object"}]}),
+]
+
+
+class Job(BaseModel):
+    """One job's status. Unknown fields are kept: a newer agent's data must not be lost."""
+
+    model_config = ConfigDict(extra="allow")
+
+    job_id: JobId | None = None
+    status: Status
+    create_time: CreateTime
+    exceptions: TextOrObject | None = None
+    metrics: TextOrObject | None = None
+    plan: TextOrObject | None = None
+
+
+class JobReport(BaseModel):
+    """The request body. `max_jobs` comes in the validation context (a deploy-time parameter)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    jobs: list[Job] = Field(min_length=1)
+    message_id: str = Field(strict=True, min_length=1, max_length=128)
+    msg_confirm_topic: str | None = Field(default=None, strict=True)
+
+    @field_validator("jobs", mode="before")
+    @classmethod
+    def _at_most_max_jobs(cls, value: Any, info: ValidationInfo) -> Any:
+        # Checked before the items are validated, so an oversized list costs nothing.
+        limit = (info.context or {}).get("max_jobs")
+        if limit is not None and isinstance(value, list) and len(value) > limit:
+            raise PydanticCustomError(
+                "too_long", "at most {limit} jobs per report, got {count}", {"limit": limit, "count": len(value)}
+            )
+        return value
+
+    @field_validator("message_id")
+    @classmethod
+    def _no_control_characters(cls, value: str) -> str:
+        if _CONTROL.search(value):
+            raise PydanticCustomError("string_pattern_mismatch", "must not contain control characters")
+        return value
+
+    @field_validator("msg_confirm_topic")
+    @classmethod
+    def _mqtt_topic(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value:
+            raise PydanticCustomError("string_too_short", "must not be empty")
+        if "+" in value or "#" in value:
+            raise PydanticCustomError("topic_wildcard", "must not contain the MQTT wildcards '+' or '#'")
+        if "\x00" in value:
+            raise PydanticCustomError("topic_nul", "must not contain NUL")
+        if len(_utf8(value, "msg_confirm_topic")) > 256:
+            raise PydanticCustomError("string_too_long", "must be at most 256 UTF-8 bytes")
+        return value
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_EXACT = Context(prec=_PARSE_DIGITS)
+
+
+def _number(text: str) -> int | Decimal:
+    """A JSON number with a fraction or exponent, in one form per value: 7.0 -> 7, 1.50 -> 1.5.
+
+    Storing that form makes equal numbers byte-identical in DynamoDB, so a replay whose body
+    differs only in how a number is written rewrites identical items.
+    """
+    value = Decimal(text)
+    if value.is_finite() and abs(value.adjusted()) <= _PARSE_DIGITS:
+        if value == value.to_integral_value():
+            return int(value)
+        return value.normalize(_EXACT)
+    return value  # far out of range: refused by the checks below, never expanded
+
+
+def parse_report(raw: bytes, *, max_jobs: int) -> JobReport:
+    """Parse and validate a body, or raise InvalidReport naming the field and the reason."""
+    if not raw.strip():
+        raise InvalidReport("body: a JSON object is required")
+    try:
+        text = raw.decode("utf-8-sig")
+        document = json.loads(text, object_pairs_hook=_object, parse_float=_number, parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise InvalidReport(f"body: not valid UTF-8 (byte {exc.start})") from None
+    except _DuplicateKey as exc:
+        raise InvalidReport(f"body: duplicate key {_short(str(exc))!r}") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidReport(f"body: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise InvalidReport("body: nested too deeply") from None
+    except ValueError as exc:  # e.g. NaN, or an integer literal beyond Python's digit limit
+        raise InvalidReport(f"body: malformed JSON: {_short(str(exc))}") from None
+    if not isinstance(document, dict):
+        raise InvalidReport(f"body: must be a JSON object, got {_kind(document)}")
+    try:
+        report = JobReport.model_validate(document, context={"max_jobs": max_jobs})
+    except ValidationError as exc:
+        raise InvalidReport(describe(exc)) from None
+    _check_storable(report)
+    return report
+
+
+def describe(exc: ValidationError) -> str:
+    """The first error as `jobs[0].create_time: field required`, plus how many more there are."""
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"]).lstrip(".")
+    message = "field required" if first["type"] == "missing" else _reword(first["msg"])
+    if first["type"] == "string_type":
+        message = "must be a string"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{path or 'body'}: {message}{more}"
+
+
+def _reword(message: str) -> str:
+    # pydantic's own messages ("Input should be ...", "String should ...") read better as "must ...".
+    for prefix in ("Input should be", "String should", "List should", "Value should"):
+        if message.startswith(prefix):
+            return "must" + message[len(prefix) :].replace(" have at least 1 item after validation", " not be empty")
+    return message
+
+
+# --- what DynamoDB can store -----------------------------------------------------------------
+
+
+def _utf8(text: str, path: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidReport(f"{path}: contains an unpaired surrogate, which is not valid Unicode") from None
+
+
+def _check_storable(report: JobReport) -> None:
+    """Refuse, naming the field, what DynamoDB would reject later (a 500, or a half-written report)."""
+    _utf8(report.message_id, "message_id")
+    for name, value in (report.model_extra or {}).items():
+        _check_value(value, name, 2)  # report extras are kept under the ledger's `extra` map
+    for index, job in enumerate(report.jobs):
+        for name in ("exceptions", "metrics", "plan"):
+            value = getattr(job, name)
+            if value is not None:
+                _check_value(value, f"jobs[{index}].{name}", 1)
+        for name, value in (job.model_extra or {}).items():
+            _check_value(value, f"jobs[{index}].{name}", 2)  # job extras live under `extra`
+
+
+def _check_value(value: Any, path: str, depth: int) -> None:
+    if isinstance(value, str):
+        if not value.isascii():
+            _utf8(value, path)
+    elif isinstance(value, dict):
+        if depth > MAX_OBJECT_DEPTH:
+            raise InvalidReport(f"{path}: nested deeper than {MAX_OBJECT_DEPTH} levels")
+        for key, item in value.items():
+            if not key:
+                raise InvalidReport(f"{path}: an empty object key cannot be stored")
+            _utf8(key, path)
+            _check_value(item, f"{path}.{_short(key)}", depth + 1)
+    elif isinstance(value, list):
+        if depth > MAX_OBJECT_DEPTH:
+            raise InvalidReport(f"{path}: nested deeper than {MAX_OBJECT_DEPTH} levels")
+        for index, item in enumerate(value):
+            _check_value(item, f"{path}[{index}]", depth + 1)
+    elif isinstance(value, (int, Decimal)) and not isinstance(value, bool) and not _storable_number(value):
+        raise InvalidReport(f"{path}: the number {_short(str(value))} is beyond DynamoDB's range or precision")
+
+
+def _storable_number(value: int | Decimal) -> bool:
+    if isinstance(value, int):
+        digits = str(abs(value)).rstrip("0")
+        return len(digits) <= _NUMBER_DIGITS and len(str(abs(value))) - 1 <= _NUMBER_MAX_EXP
+    if not value.is_finite():
+        return False
+    significant = len(value.as_tuple().digits)  # already normalized by _number
+    return significant <= _NUMBER_DIGITS and _NUMBER_MIN_EXP <= value.adjusted() <= _NUMBER_MAX_EXP
+
+
+# --- canonical form --------------------------------------------------------------------------
+
+
+def canonical(value: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, numbers in the one form `_number` gives them.
+
+    `json.dumps` cannot write a Decimal as a number, and parsing numbers as floats would lose
+    digits, so this small encoder exists. Two bodies are "the same payload" (a replay, not a
+    422) exactly when their canonical forms are equal.
+    """
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_string(k)}:{canonical(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(canonical(v) for v in value) + "]"
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, Decimal):
+        return str(value)  # already in its one form (_number)
+    return json.dumps(value)  # int, bool, None
+
+
+def _string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def job_document(job: Job) -> dict[str, Any]:
+    """The job as stored: known fields that are present, then its extra fields."""
+    document = {k: v for k, v in job.__dict__.items() if v is not None}
+    document.update(job.model_extra or {})
+    return document

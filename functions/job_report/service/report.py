@@ -1,0 +1,143 @@
+"""The report use case: validate, claim the message_id, write every status.
+
+Two sequential DynamoDB phases, the fewest possible once a conflicting reuse of a message_id
+must write nothing (docs/design.md):
+1. the ledger: one conditional write that tells new, replay and conflict apart;
+2. history puts and current-status updates, concurrently.
+A replay redoes phase 2 with the first attempt's timestamps, which writes identical items, so
+a crash between the phases loses nothing and no retry is ever blocked by a lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from service.errors import InvalidReport
+from service.models import JobReport, canonical, job_document, parse_report
+from service.store import JobEntry, JobStatusStore
+
+PROJECT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+
+# The DLI statuses. Any other status is stored as sent and counted, never refused: an agent
+# newer than this service must not lose data.
+KNOWN_STATUSES = frozenset(
+    {
+        "job_init",
+        "job_submitting",
+        "job_submit_fail",
+        "job_running",
+        "job_running_exception",
+        "job_downloading",
+        "job_idle",
+        "job_canceling",
+        "job_cancel_success",
+        "job_cancel_fail",
+        "job_savepointing",
+        "job_arrearage_stopped",
+        "job_arrearage_recovering",
+        "job_finish",
+    }
+)
+# Statuses a job does not leave by itself. On equal create_time they win the tie.
+TERMINAL_STATUSES = frozenset({"job_submit_fail", "job_cancel_success", "job_arrearage_stopped", "job_finish"})
+
+
+def status_rank(status: str) -> str:
+    """A total order on statuses for ties on create_time: terminal first, then by name.
+
+    Statuses are ASCII, so DynamoDB's byte-wise string comparison agrees with this one.
+    """
+    return ("1#" if status in TERMINAL_STATUSES else "0#") + status
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    replayed: bool
+    job_count: int
+    stored: int  # history items written (duplicates within the report count once)
+    unknown_statuses: int
+
+
+class ReportService:
+    def __init__(
+        self,
+        store: JobStatusStore,
+        *,
+        max_jobs: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._max_jobs = max_jobs
+        self._clock = clock
+
+    def parse(self, project_id: str, body: bytes) -> JobReport:
+        if not PROJECT_ID.fullmatch(project_id):
+            raise InvalidReport("project_id: must be 1 to 64 letters or digits")
+        return parse_report(body, max_jobs=self._max_jobs)
+
+    def accept(self, project_id: str, report: JobReport) -> Outcome:
+        documents = [job_document(job) for job in report.jobs]
+        texts = [canonical(doc) for doc in documents]
+        newest = _newest_per_job(report)
+        entries = [
+            JobEntry(
+                index=index,
+                document=doc,
+                extra_names=frozenset(job.model_extra or ()),
+                digest=hashlib.sha256(text.encode()).hexdigest()[:16],
+                newest=index in newest,
+                rank=status_rank(job.status),
+            )
+            for index, (job, doc, text) in enumerate(zip(report.jobs, documents, texts, strict=True))
+        ]
+        extra = dict(report.model_extra or {})
+        writes = self._store.prepare(
+            project_id,
+            report.message_id,
+            _payload_hash(report, texts, extra),
+            entries,
+            report_extra=extra,
+        )
+        now_ms = int(self._clock() * 1000)
+        first_seen = self._store.claim(writes, job_count=len(entries), topic=report.msg_confirm_topic, now_ms=now_ms)
+        replayed = first_seen is not None
+        # A replay writes with the first attempt's timestamp, so its items are identical.
+        self._store.apply(writes, received_at_ms=first_seen if first_seen is not None else now_ms)
+        return Outcome(
+            replayed=replayed,
+            job_count=len(entries),
+            stored=len(writes.history),
+            unknown_statuses=sum(job.status not in KNOWN_STATUSES for job in report.jobs),
+        )
+
+
+def _newest_per_job(report: JobReport) -> set[int]:
+    """Indexes of the jobs whose status should update the current item: one per job_id."""
+    best: dict[int, int] = {}
+    for index, job in enumerate(report.jobs):
+        if job.job_id is None:
+            continue
+        held = best.get(job.job_id)
+        if held is None or _order(report, index) > _order(report, held):
+            best[job.job_id] = index
+    return set(best.values())
+
+
+def _order(report: JobReport, index: int) -> tuple[int, str]:
+    job = report.jobs[index]
+    return job.create_time, status_rank(job.status)
+
+
+def _payload_hash(report: JobReport, job_texts: list[str], extra: dict[str, object]) -> str:
+    """SHA-256 of the canonical body, assembled from the jobs' canonical forms already computed."""
+    fields = {name: canonical(value) for name, value in extra.items()}
+    fields["jobs"] = "[" + ",".join(job_texts) + "]"
+    fields["message_id"] = canonical(report.message_id)
+    if report.msg_confirm_topic is not None:
+        fields["msg_confirm_topic"] = canonical(report.msg_confirm_topic)
+    body = "{" + ",".join(f"{canonical(k)}:{v}" for k, v in sorted(fields.items())) + "}"
+    return hashlib.sha256(body.encode()).hexdigest()

@@ -1,0 +1,318 @@
+"""The handler end to end under moto: every contract row, through app.lambda_handler."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from service.report import status_rank
+from tests.support import (
+    JOB_TABLE,
+    LEDGER_TABLE,
+    PROJECT,
+    SUCCESS,
+    body_of,
+    deserialize,
+    event,
+    everything,
+    headers_of,
+    job,
+    load_event,
+    report,
+    scan,
+    seed_body,
+)
+
+
+def current(ddb: Any, job_id: int, project: str = PROJECT) -> dict[str, Any]:
+    item = ddb.get_item(TableName=JOB_TABLE, Key={"pk": {"S": f"{project}#JOB#{job_id}"}, "sk": {"S": "CURRENT"}})
+    return deserialize(item["Item"]) if "Item" in item else {}
+
+
+def history(ddb: Any) -> list[dict[str, Any]]:
+    return [deserialize(i) for i in scan(ddb, JOB_TABLE) if i["sk"]["S"] != "CURRENT"]
+
+
+def assert_error(response: dict[str, Any], status: int, code: str, field: str) -> None:
+    body = body_of(response)
+    assert response["statusCode"] == status, body
+    assert body["is_success"] is False
+    assert body["error_code"] == code
+    assert body["message"] == body["error_msg"]
+    assert body["message"].startswith(field), body["message"]
+
+
+# --- the seed example -----------------------------------------------------------------------
+
+
+def test_seed_example_is_stored_with_its_exceptions_object_intact(handler, ddb):
+    # Given the seed example, verbatim
+    seed = seed_body()
+    # When it is reported
+    response = handler(load_event("seed.json"))
+    # Then the answer is the contract's success envelope with a JSON boolean
+    assert response["statusCode"] == 200
+    assert body_of(response) == SUCCESS
+    # And the history item holds the exceptions object without loss
+    (item,) = history(ddb)
+    assert item["exceptions"] == seed["jobs"][0]["exceptions"]
+    assert (item["job_id"], item["status"], item["create_time"]) == (99270, "job_submit_fail", 1591104868201)
+    assert item["message_id"] == "uuid"
+    # And the ledger holds the message_id, the current item the status
+    (ledger,) = [deserialize(i) for i in scan(ddb, LEDGER_TABLE)]
+    assert ledger["pk"] == f"{PROJECT}#uuid"
+    assert ledger["msg_confirm_topic"] == "hw/events/messages/dli/message/confirm"
+    assert current(ddb, 99270)["status"] == "job_submit_fail"
+
+
+def test_base64_body_is_decoded(handler, ddb):
+    response = handler(load_event("seed-base64.json"))
+    assert response["statusCode"] == 200
+    assert len(history(ddb)) == 1
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded", "application/xml"])
+def test_body_is_json_whatever_the_content_type(handler, ddb, content_type):
+    response = handler(event(report(job()), content_type=content_type))
+    assert response["statusCode"] == 200, body_of(response)
+
+
+# --- idempotency ----------------------------------------------------------------------------
+
+
+def test_replay_gets_the_same_200_and_writes_nothing_new(handler, ddb):
+    first = handler(load_event("seed.json"))
+    stored = everything(ddb)
+    # When the same report is retried
+    again = handler(load_event("seed-replay.json"))
+    # Then the response is the same, marked as a replay, and the tables are unchanged
+    assert again["statusCode"] == 200
+    assert again["body"] == first["body"]
+    assert headers_of(again)["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in headers_of(first)
+    assert everything(ddb) == stored
+
+
+def test_replay_with_reordered_keys_and_string_job_id_is_the_same_payload(handler, ddb):
+    body = report(job(job_id=7, metrics={"a": 1, "b": [1.5, 2]}), message_id="m-canon")
+    assert handler(event(body))["statusCode"] == 200
+    stored = everything(ddb)
+    reordered = {
+        "message_id": "m-canon",
+        "jobs": [{"metrics": {"b": [1.50, 2.0], "a": 1}, "create_time": "1700000000000", "status": "job_running",
+                  "job_id": "7"}],
+    }
+    response = handler(event(reordered))
+    assert response["statusCode"] == 200
+    assert headers_of(response)["idempotent-replayed"] == "true"
+    assert everything(ddb) == stored
+
+
+def test_conflicting_reuse_of_message_id_is_422_and_writes_nothing(handler, ddb):
+    handler(load_event("seed.json"))
+    stored = everything(ddb)
+    response = handler(load_event("seed-conflict.json"))
+    assert_error(response, 422, "DLI.0006", "message_id")
+    assert everything(ddb) == stored
+
+
+def test_same_message_id_in_another_project_is_independent(handler, ddb):
+    body = report(job(job_id=5, status="job_running"), message_id="shared")
+    other = report(job(job_id=5, status="job_finish"), message_id="shared")
+    assert handler(event(body, project="projecta"))["statusCode"] == 200
+    assert handler(event(other, project="projectb"))["statusCode"] == 200
+    assert current(ddb, 5, "projecta")["status"] == "job_running"
+    assert current(ddb, 5, "projectb")["status"] == "job_finish"
+
+
+def test_body_project_id_is_ignored_in_favour_of_the_path(handler, ddb):
+    body = report(job(job_id=3), project_id="victim")
+    assert handler(event(body, project="attacker"))["statusCode"] == 200
+    assert all(item["pk"]["S"].startswith("attacker#") for item in scan(ddb, JOB_TABLE))
+
+
+# --- order independence ---------------------------------------------------------------------
+
+
+def test_late_older_status_does_not_replace_newer_one(handler, ddb):
+    assert handler(load_event("out-of-order-newer.json"))["statusCode"] == 200
+    assert handler(load_event("out-of-order-older.json"))["statusCode"] == 200
+    assert current(ddb, 99271)["status"] == "job_finish"
+    assert len(history(ddb)) == 2  # both statuses are kept in the history
+
+
+def test_newer_status_replaces_older_one(handler, ddb):
+    handler(load_event("out-of-order-older.json"))
+    handler(load_event("out-of-order-newer.json"))
+    assert current(ddb, 99271)["status"] == "job_finish"
+    assert current(ddb, 99271)["message_id"] == "ooo-2"
+
+
+@pytest.mark.parametrize("order", [("job_running", "job_finish"), ("job_finish", "job_running")])
+def test_tie_on_create_time_goes_to_the_terminal_status(handler, ddb, order):
+    for status in order:
+        handler(event(report(job(job_id=9, status=status, create_time=1000))))
+    assert current(ddb, 9)["status"] == "job_finish"
+
+
+def test_tie_between_unknown_statuses_is_alphabetical(handler, ddb):
+    for status in ("zz_new_status", "aa_new_status"):
+        handler(event(report(job(job_id=10, status=status, create_time=1000))))
+    assert current(ddb, 10)["status"] == "zz_new_status"
+    assert status_rank("zz_new_status") > status_rank("aa_new_status")
+
+
+def test_only_the_newest_status_of_a_job_in_one_report_updates_current(handler, ddb):
+    body = report(job(job_id=4, status="job_finish", create_time=30), job(job_id=4, status="job_running", create_time=20))
+    assert handler(event(body))["statusCode"] == 200
+    assert current(ddb, 4)["create_time"] == 30
+    assert len(history(ddb)) == 2
+
+
+# --- what is kept ---------------------------------------------------------------------------
+
+
+def test_job_without_job_id_is_kept_under_the_message(handler, ddb):
+    assert handler(load_event("no-job-id.json"))["statusCode"] == 200
+    (item,) = history(ddb)
+    assert item["pk"] == f"{PROJECT}#MSG#no-job-id-1"
+    assert item["metrics"] == '{"records_in": 0}'
+    assert not [i for i in scan(ddb, JOB_TABLE) if i["sk"]["S"] == "CURRENT"]
+
+
+def test_unknown_status_and_extra_fields_are_kept(handler, ddb):
+    body = report(job(job_id=11, status="job_quantum_entangled", agent_build="7.1", shards=[1, 2]), agent="v9")
+    assert handler(event(body))["statusCode"] == 200
+    (item,) = history(ddb)
+    assert item["status"] == "job_quantum_entangled"
+    assert item["extra"] == {"agent_build": "7.1", "shards": [1, 2]}
+    (ledger,) = [deserialize(i) for i in scan(ddb, LEDGER_TABLE)]
+    assert ledger["extra"] == {"agent": "v9"}
+
+
+@pytest.mark.parametrize("field", ["exceptions", "metrics", "plan"])
+def test_text_or_object_fields_store_either_form_without_loss(handler, ddb, field):
+    as_text = '{"not": "parsed"}'
+    as_object = {"nested": {"list": [1, 2.25, None, True, "x"]}, "big": 12345678901234567890}
+    handler(event(report(job(job_id=12, create_time=1, **{field: as_text}), job(job_id=12, create_time=2, **{field: as_object}))))
+    stored = {item["create_time"]: item[field] for item in history(ddb)}
+    assert stored[1] == as_text
+    assert stored[2] == json.loads(json.dumps(as_object), parse_float=Decimal)
+
+
+def test_null_optional_fields_are_absent(handler, ddb):
+    body = report(job(job_id=None, exceptions=None, metrics=None, plan=None), msg_confirm_topic=None)
+    assert handler(event(body))["statusCode"] == 200
+    (item,) = history(ddb)
+    assert not {"job_id", "exceptions", "metrics", "plan"} & item.keys()
+
+
+def test_maximum_jobs_are_accepted_and_batched_by_25(build, ddb):
+    from tests.integration.conftest import FaultyClient
+
+    client = FaultyClient(ddb)
+    invoke = build(client)
+    body = report(*[job(job_id=i) for i in range(1, 101)])
+    assert invoke(event(body))["statusCode"] == 200
+    batches = [kw for name, kw in client.calls if name == "batch_write_item"]
+    assert [len(b["RequestItems"][JOB_TABLE]) for b in batches] == [25, 25, 25, 25]
+    assert len(history(ddb)) == 100
+
+
+def test_identical_jobs_in_one_report_are_stored_once(handler, ddb):
+    assert handler(event(report(job(job_id=13), job(job_id=13))))["statusCode"] == 200
+    assert len(history(ddb)) == 1
+
+
+# --- bad input writes nothing ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        ("bad-missing-create-time.json", "jobs[0].create_time"),
+        ("bad-boolean-job-id.json", "jobs[0].job_id"),
+        ("bad-malformed-json.json", "body"),
+        ("bad-project-id.json", "project_id"),
+        ("bad-wildcard-topic.json", "msg_confirm_topic"),
+    ],
+)
+def test_bad_events_get_400_and_write_nothing(handler, ddb, name, field):
+    assert_error(handler(load_event(name)), 400, "DLI.0001", field)
+    assert everything(ddb) == {JOB_TABLE: [], LEDGER_TABLE: []}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (report(job(create_time=None)), "jobs[0].create_time: must be an integer, got null"),
+        ({"jobs": [{"status": "s"}], "message_id": "m"}, "jobs[0].create_time: field required"),
+        (report(job(status=None)), "jobs[0].status"),
+        (report(job(job_id=1.5)), "jobs[0].job_id"),
+        (report(job(job_id=2**63)), "jobs[0].job_id"),
+        (report(job(create_time=2**53 + 1)), "jobs[0].create_time"),
+        (report(job(create_time=-1)), "jobs[0].create_time"),
+        (report(job(status="job running")), "jobs[0].status"),
+        (report(job(plan=[1, 2])), "jobs[0].plan"),
+        (report(job(), message_id=""), "message_id"),
+        (report(job(), message_id="x" * 129), "message_id"),
+        (report(job(), message_id="line\nbreak"), "message_id"),
+        (report(job(), msg_confirm_topic="a/#"), "msg_confirm_topic"),
+        (report(job(), msg_confirm_topic="é" * 129), "msg_confirm_topic"),
+        ({"jobs": [], "message_id": "m"}, "jobs"),
+        ({"jobs": None, "message_id": "m"}, "jobs"),
+        ({"message_id": "m"}, "jobs: field required"),
+        (report(job()) | {"message_id": None}, "message_id"),
+        ([1, 2], "body: must be a JSON object"),
+        ("", "body"),
+        ('{"jobs": [], "jobs": []}', "body: duplicate key"),
+        ('{"message_id": NaN}', "body"),
+        (b'{"message_id": "\xff"}', "body: not valid UTF-8"),
+        (report(job(metrics={"deep": 1e200})), "jobs[0].metrics.deep"),
+        ('{"jobs":[{"status":"s","create_time":1,"exceptions":"\\ud800"}],"message_id":"m"}', "jobs[0].exceptions"),
+    ],
+)
+def test_bad_bodies_get_400_naming_the_field_and_write_nothing(handler, ddb, body, field):
+    assert_error(handler(event(body)), 400, "DLI.0001", field)
+    assert everything(ddb) == {JOB_TABLE: [], LEDGER_TABLE: []}
+
+
+def test_more_jobs_than_the_maximum_is_400(handler, ddb):
+    body = report(*[job(job_id=i) for i in range(1, 102)])
+    assert_error(handler(event(body)), 400, "DLI.0001", "jobs: at most 100 jobs")
+    assert everything(ddb) == {JOB_TABLE: [], LEDGER_TABLE: []}
+
+
+def test_object_nested_32_levels_is_stored_and_33_is_refused(handler, ddb):
+    def nest(levels: int) -> dict[str, Any]:
+        value: dict[str, Any] = {"leaf": 1}
+        for _ in range(levels - 1):
+            value = {"n": value}
+        return value
+
+    assert handler(event(report(job(job_id=20, metrics=nest(32)))))["statusCode"] == 200
+    assert_error(handler(event(report(job(job_id=21, metrics=nest(33))))), 400, "DLI.0001", "jobs[0].metrics")
+
+
+def test_job_too_large_for_one_item_is_413_naming_the_field_and_writes_nothing(handler, ddb):
+    body = report(job(job_id=1), job(job_id=2, plan="p" * 410_000))
+    assert_error(handler(event(body)), 413, "DLI.0009", "jobs[1].plan")
+    assert everything(ddb) == {JOB_TABLE: [], LEDGER_TABLE: []}
+
+
+def test_plan_of_hundreds_of_kilobytes_is_stored(handler, ddb):
+    plan = "p" * 350_000
+    assert handler(event(report(job(job_id=1, plan=plan))))["statusCode"] == 200
+    assert history(ddb)[0]["plan"] == plan
+
+
+def test_unknown_route_and_method_are_404_like_api_gateway(handler):
+    for response in (
+        handler(event(report(job()), method="GET")),
+        handler(event(report(job()), path="/v1/p/edgesrv/other")),
+    ):
+        assert response["statusCode"] == 404
+        assert body_of(response) == {"message": "Not Found"}

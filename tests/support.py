@@ -1,0 +1,107 @@
+"""Helpers shared by the tests: events as API Gateway sends them, table reads, the seed example."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from localapi.template import ROOT, LocalTemplate
+
+EVENTS = ROOT / "events"
+PROJECT = "48cc2c48765f481480c7db940d6409d1"
+SUCCESS = {"is_success": True, "message": "The IEF Flink job status information is successfully reported."}
+TEMPLATE = LocalTemplate.read()
+JOB_TABLE, LEDGER_TABLE = "JobStatusTable", "IdempotencyTable"
+
+
+def seed_body() -> dict[str, Any]:
+    return copy.deepcopy(json.loads(json.loads((EVENTS / "seed.json").read_text())["body"]))
+
+
+def report(*jobs: dict[str, Any], message_id: str | None = None, **fields: Any) -> dict[str, Any]:
+    return {"jobs": list(jobs), "message_id": str(uuid.uuid4()) if message_id is None else message_id, **fields}
+
+
+def job(job_id: int | None = 1, status: str = "job_running", create_time: int = 1_700_000_000_000, **f: Any) -> dict:
+    data: dict[str, Any] = {"status": status, "create_time": create_time, **f}
+    if job_id is not None:
+        data["job_id"] = job_id
+    return data
+
+
+def event(
+    body: Any,
+    *,
+    project: str = PROJECT,
+    base64_encoded: bool = False,
+    content_type: str | None = "application/json",
+    method: str = "POST",
+    path: str | None = None,
+) -> dict[str, Any]:
+    """An HTTP API payload-2.0 event; `body` may be a dict (sent as JSON), str or bytes."""
+    raw = body if isinstance(body, bytes) else (body if isinstance(body, str) else json.dumps(body)).encode()
+    raw_path = path or f"/v1/{project}/edgesrv/job-report"
+    headers = {"host": "abc123.execute-api.us-east-1.amazonaws.com"}
+    if content_type is not None:
+        headers["content-type"] = content_type
+    return {
+        "version": "2.0",
+        "routeKey": "POST /v1/{project_id}/edgesrv/job-report",
+        "rawPath": raw_path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.1"},
+            "requestId": uuid.uuid4().hex,
+            "routeKey": "POST /v1/{project_id}/edgesrv/job-report",
+            "stage": "$default",
+            "timeEpoch": 1_796_000_000_000,
+        },
+        "pathParameters": {"project_id": project},
+        "body": base64.b64encode(raw).decode() if base64_encoded else raw.decode("utf-8", "surrogateescape"),
+        "isBase64Encoded": base64_encoded,
+    }
+
+
+def scan(client: Any, table: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table}
+    while True:
+        page = client.scan(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return sorted(items, key=lambda i: (i["pk"]["S"], i.get("sk", {}).get("S", "")))
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def everything(client: Any) -> dict[str, list[dict[str, Any]]]:
+    return {table: scan(client, table) for table in (JOB_TABLE, LEDGER_TABLE)}
+
+
+def body_of(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"])
+
+
+def headers_of(response: dict[str, Any]) -> dict[str, str]:
+    merged = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+    for k, values in (response.get("multiValueHeaders") or {}).items():
+        merged[k.lower()] = ",".join(values)
+    return merged
+
+
+def deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    d = TypeDeserializer()
+    return {k: d.deserialize(v) for k, v in item.items()}
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return dict(json.loads(Path(EVENTS / name).read_text()))
