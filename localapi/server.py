@@ -77,7 +77,7 @@ class _SerializedApp:
 
 
 def start_dynamodb(host: str, port: int) -> tuple[Any, threading.Thread]:
-    class QuietHandler(MotoRequestHandler):  # type: ignore[misc]
+    class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass
 

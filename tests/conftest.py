@@ -7,8 +7,8 @@ for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_END
     os.environ.pop(_name, None)
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105
-    AWS_SESSION_TOKEN="testing",  # noqa: S105
+    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106
+    AWS_SESSION_TOKEN="testing",  # noqa: S106
     AWS_DEFAULT_REGION="us-east-1",
     AWS_REGION="us-east-1",
     AWS_EC2_METADATA_DISABLED="true",

@@ -9,6 +9,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
+
 from localapi.template import ROOT, LocalTemplate
 
 EVENTS = ROOT / "events"
@@ -22,11 +24,11 @@ def seed_body() -> dict[str, Any]:
     return copy.deepcopy(json.loads(json.loads((EVENTS / "seed.json").read_text())["body"]))
 
 
-def report(*jobs: dict[str, Any], message_id: str | None = None, **fields: Any) -> dict[str, Any]:
+def report(*jobs: dict[str, Any], message_id: Any = None, **fields: Any) -> dict[str, Any]:
     return {"jobs": list(jobs), "message_id": str(uuid.uuid4()) if message_id is None else message_id, **fields}
 
 
-def job(job_id: int | None = 1, status: str = "job_running", create_time: int = 1_700_000_000_000, **f: Any) -> dict:
+def job(job_id: Any = 1, status: Any = "job_running", create_time: Any = 1_700_000_000_000, **f: Any) -> dict[str, Any]:
     data: dict[str, Any] = {"status": status, "create_time": create_time, **f}
     if job_id is not None:
         data["job_id"] = job_id
@@ -97,8 +99,6 @@ def headers_of(response: dict[str, Any]) -> dict[str, str]:
 
 
 def deserialize(item: dict[str, Any]) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeDeserializer
-
     d = TypeDeserializer()
     return {k: d.deserialize(v) for k, v in item.items()}
 

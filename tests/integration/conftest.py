@@ -6,7 +6,7 @@ import importlib
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -89,6 +89,6 @@ def build() -> Callable[..., Invoke]:
             sleep=sleep,
         )
         app = create_app(ReportService(store, max_jobs=max_jobs))
-        return lambda event: app.resolve(event, context())
+        return lambda event: app.resolve(event, cast(Any, context()))
 
     return make

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from service.report import status_rank
+from tests.integration.conftest import FaultyClient
 from tests.support import (
     JOB_TABLE,
     LEDGER_TABLE,
@@ -102,8 +103,14 @@ def test_replay_with_reordered_keys_and_string_job_id_is_the_same_payload(handle
     stored = everything(ddb)
     reordered = {
         "message_id": "m-canon",
-        "jobs": [{"metrics": {"b": [1.50, 2.0], "a": 1}, "create_time": "1700000000000", "status": "job_running",
-                  "job_id": "7"}],
+        "jobs": [
+            {
+                "metrics": {"b": [1.50, 2.0], "a": 1},
+                "create_time": "1700000000000",
+                "status": "job_running",
+                "job_id": "7",
+            }
+        ],
     }
     response = handler(event(reordered))
     assert response["statusCode"] == 200
@@ -166,7 +173,9 @@ def test_tie_between_unknown_statuses_is_alphabetical(handler, ddb):
 
 
 def test_only_the_newest_status_of_a_job_in_one_report_updates_current(handler, ddb):
-    body = report(job(job_id=4, status="job_finish", create_time=30), job(job_id=4, status="job_running", create_time=20))
+    body = report(
+        job(job_id=4, status="job_finish", create_time=30), job(job_id=4, status="job_running", create_time=20)
+    )
     assert handler(event(body))["statusCode"] == 200
     assert current(ddb, 4)["create_time"] == 30
     assert len(history(ddb)) == 2
@@ -197,7 +206,13 @@ def test_unknown_status_and_extra_fields_are_kept(handler, ddb):
 def test_text_or_object_fields_store_either_form_without_loss(handler, ddb, field):
     as_text = '{"not": "parsed"}'
     as_object = {"nested": {"list": [1, 2.25, None, True, "x"]}, "big": 12345678901234567890}
-    handler(event(report(job(job_id=12, create_time=1, **{field: as_text}), job(job_id=12, create_time=2, **{field: as_object}))))
+    handler(
+        event(
+            report(
+                job(job_id=12, create_time=1, **{field: as_text}), job(job_id=12, create_time=2, **{field: as_object})
+            )
+        )
+    )
     stored = {item["create_time"]: item[field] for item in history(ddb)}
     assert stored[1] == as_text
     assert stored[2] == json.loads(json.dumps(as_object), parse_float=Decimal)
@@ -211,8 +226,6 @@ def test_null_optional_fields_are_absent(handler, ddb):
 
 
 def test_maximum_jobs_are_accepted_and_batched_by_25(build, ddb):
-    from tests.integration.conftest import FaultyClient
-
     client = FaultyClient(ddb)
     invoke = build(client)
     body = report(*[job(job_id=i) for i in range(1, 101)])

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import boto3
@@ -250,9 +251,9 @@ class JobStatusStore:
         tasks: list[Callable[[], None]] = []
         for start in range(0, len(writes.history), BATCH_SIZE):
             batch = [item | stamp for item in writes.history[start : start + BATCH_SIZE]]
-            tasks.append(lambda batch=batch: self._put_batch(batch))
+            tasks.append(partial(self._put_batch, batch))
         for update in writes.current:
-            tasks.append(lambda update=update: self._update_current(update, received_at_ms))
+            tasks.append(partial(self._update_current, update, received_at_ms))
         # The last task runs on this thread: a 1-job report needs no thread hand-off for it.
         futures: list[Future[None]] = [self._pool.submit(task) for task in tasks[:-1]]
         errors: list[BaseException] = []
@@ -310,8 +311,8 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _fault(exc: Exception) -> Exception:
-    """Throttling, 5xx and network faults are retryable (503); anything else is a bug (500)."""
+def _fault(exc: ClientError | BotoCoreError) -> Exception:
+    """Throttling, 5xx and network faults are retryable (503); a refused request is a bug (500)."""
     if isinstance(exc, ClientError) and _code(exc) == "ValidationException":
-        return exc
+        return RuntimeError(f"DynamoDB refused a request: {exc}")
     return DependencyUnavailable(type(exc).__name__)

@@ -1,0 +1,100 @@
+"""Start the local API the way `make run` does, on free ports, and speak real HTTP to it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from localapi.template import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw)
+
+
+@dataclass
+class Local:
+    port: int
+    dynamodb_port: int
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> Reply:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+        finally:
+            connection.close()
+
+    def post(self, project: str, body: Any, content_type: str | None = "application/json") -> Reply:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {"content-type": content_type} if content_type else {}
+        return self.request("POST", f"/v1/{project}/edgesrv/job-report", raw, headers)
+
+    def dynamodb(self) -> Any:
+        return boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{self.dynamodb_port}", region_name="eu-west-1")
+
+
+@pytest.fixture(scope="session")
+def local() -> Iterator[Local]:
+    api_port, dynamodb_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "localapi",
+            "--port",
+            str(api_port),
+            "--dynamodb-port",
+            str(dynamodb_port),
+            "--workers",
+            "3",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING"},
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + 120
+    banner = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        banner.append(line)
+        if "Ctrl-C stops." in line or process.poll() is not None:
+            break
+    if process.poll() is not None:
+        pytest.fail("the local API did not start:\n" + "".join(banner))
+    try:
+        yield Local(api_port, dynamodb_port)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

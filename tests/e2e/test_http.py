@@ -1,0 +1,101 @@
+"""The local API over real HTTP, as an edge agent calls it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from tests.e2e.conftest import Local
+from tests.support import EVENTS, PROJECT, SUCCESS, deserialize, job, report
+
+
+def seed_raw() -> bytes:
+    return str(json.loads((EVENTS / "seed.json").read_text())["body"]).encode()
+
+
+def test_seed_example_over_http_is_stored(local: Local):
+    project = uuid.uuid4().hex
+    reply = local.post(project, seed_raw())
+    assert reply.status == 200
+    assert reply.json == SUCCESS
+    assert reply.headers["content-type"] == "application/json"
+    items = local.dynamodb().query(
+        TableName="JobStatusTable",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"{project}#JOB#99270"}},
+    )["Items"]
+    history = [deserialize(i) for i in items if i["sk"]["S"] != "CURRENT"]
+    assert history[0]["exceptions"]["error_type"] == "JOB_SUBMIT_EXCEPTION"
+    ledger = local.dynamodb().get_item(TableName="IdempotencyTable", Key={"pk": {"S": f"{project}#uuid"}})
+    assert "Item" in ledger
+
+
+def test_retry_over_http_is_a_replay(local: Local):
+    body = report(job(job_id=5))
+    first, again = local.post(PROJECT, body), local.post(PROJECT, body)
+    assert (first.status, again.status) == (200, 200)
+    assert first.raw == again.raw
+    assert again.headers.get("idempotent-replayed") == "true"
+
+
+def test_conflict_over_http_is_422(local: Local):
+    body = report(job(job_id=6))
+    assert local.post(PROJECT, body).status == 200
+    reply = local.post(PROJECT, body | {"jobs": [job(job_id=6, status="job_finish")]})
+    assert reply.status == 422
+    assert reply.json["error_code"] == "DLI.0006"
+
+
+def test_binary_content_type_arrives_base64_and_is_decoded(local: Local):
+    reply = local.post(PROJECT, report(job(job_id=7)), content_type="application/octet-stream")
+    assert reply.status == 200, reply.json
+
+
+def test_no_content_type_is_accepted(local: Local):
+    assert local.post(PROJECT, report(job(job_id=8)), content_type=None).status == 200
+
+
+def test_bad_input_over_http_is_a_400_envelope(local: Local):
+    reply = local.post(PROJECT, {"jobs": [{"job_id": 1, "status": "job_running"}], "message_id": "m"})
+    assert reply.status == 400
+    assert reply.json == {
+        "is_success": False,
+        "message": "jobs[0].create_time: field required",
+        "error_code": "DLI.0001",
+        "error_msg": "jobs[0].create_time: field required",
+    }
+
+
+def test_bad_project_id_is_400(local: Local):
+    assert local.post("a" * 65, report(job())).status == 400
+    assert local.post("bad-id", report(job())).status == 400
+
+
+def test_unknown_route_and_method_are_404(local: Local):
+    for method, path in [
+        ("GET", f"/v1/{PROJECT}/edgesrv/job-report"),
+        ("PUT", f"/v1/{PROJECT}/edgesrv/job-report"),
+        ("POST", f"/v1/{PROJECT}/edgesrv/other"),
+        ("POST", "/"),
+        ("POST", f"/v1/{PROJECT}/extra/edgesrv/job-report"),
+    ]:
+        reply = local.request(method, path, b"{}")
+        assert reply.status == 404, (method, path)
+        assert reply.json == {"message": "Not Found"}
+
+
+def test_encoded_slash_in_project_id_is_refused(local: Local):
+    reply = local.request("POST", "/v1/abc%2Fdef/edgesrv/job-report", json.dumps(report(job())).encode())
+    assert reply.status in (400, 404)
+
+
+def test_body_over_6_mb_is_413(local: Local):
+    reply = local.post(PROJECT, b'{"pad": "' + b"x" * (6 * 1024 * 1024) + b'"}')
+    assert reply.status == 413
+    assert reply.json["error_code"] == "DLI.0009"
+
+
+def test_query_string_is_ignored(local: Local):
+    assert (
+        local.request("POST", f"/v1/{PROJECT}/edgesrv/job-report?x=1", json.dumps(report(job())).encode()).status == 200
+    )

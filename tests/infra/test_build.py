@@ -1,0 +1,124 @@
+"""`sam build` without a container, and `sam local` for users who have Docker."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+
+from localapi.server import start_dynamodb
+from localapi.template import ROOT, LocalTemplate
+from tests.infra.conftest import container_runtime
+from tests.support import EVENTS, SUCCESS
+
+PYTHON313 = Path(sys.executable).parent  # the venv's python is 3.13; sam build needs one on PATH
+
+
+def sam_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "PATH": f"{PYTHON313}:{os.environ['PATH']}",
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+@pytest.mark.tools
+def test_sam_build_produces_function_and_arm64_layer(sam, tmp_path):
+    result = subprocess.run(
+        [
+            sam,
+            "build",
+            "--template",
+            "template.yaml",
+            "--build-dir",
+            str(tmp_path / "build"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=sam_env(),
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    layer = tmp_path / "build" / "DependenciesLayer" / "python"
+    assert (layer / "aws_lambda_powertools").is_dir()
+    (core,) = (layer / "pydantic_core").glob("_pydantic_core*.so")
+    assert "aarch64" in core.name
+    assert (tmp_path / "build" / "JobReportFunction" / "app.py").exists()
+    assert not (tmp_path / "build" / "JobReportFunction" / "tests").exists()
+
+
+needs_docker = pytest.mark.skipif(container_runtime() is not None, reason=f"sam local: {container_runtime()}")
+
+
+@pytest.fixture
+def local_dynamodb(tmp_path):
+    """A moto DynamoDB with the template's tables, reachable from the sam local container."""
+    server, _ = start_dynamodb("0.0.0.0", 0)  # noqa: S104 - the container reaches it through the host gateway
+    port = server.server_address[1]
+    client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
+    LocalTemplate.read().create_tables(client)
+    env_vars = tmp_path / "env.json"
+    env_vars.write_text(
+        json.dumps(
+            {
+                "JobReportFunction": {
+                    "AWS_ENDPOINT_URL_DYNAMODB": f"http://host.docker.internal:{port}",
+                    "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_DEFAULT_REGION": "us-east-1",
+                }
+            }
+        )
+    )
+    yield ["--env-vars", str(env_vars), "--add-host", "host.docker.internal:host-gateway"]
+    server.shutdown()
+
+
+@pytest.mark.docker
+@needs_docker
+def test_sam_local_invoke_answers_the_seed_event(sam, local_dynamodb):
+    result = subprocess.run(
+        [sam, "local", "invoke", "JobReportFunction", "--event", str(EVENTS / "seed.json"), *local_dynamodb],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=sam_env(),
+        check=False,
+    )
+    response = json.loads(result.stdout.strip().splitlines()[-1])
+    assert response["statusCode"] == 200, result.stderr
+    assert json.loads(response["body"]) == SUCCESS
+
+
+@pytest.mark.docker
+@needs_docker
+def test_sam_local_start_api_answers_the_seed_example(sam, local_dynamodb):
+    process = subprocess.Popen([sam, "local", "start-api", "--port", "3999", *local_dynamodb], cwd=ROOT, env=sam_env())
+    try:
+        body = json.loads((EVENTS / "seed.json").read_text())["body"].encode()
+        request = urllib.request.Request(
+            "http://127.0.0.1:3999/v1/48cc2c48765f481480c7db940d6409d1/edgesrv/job-report", data=body, method="POST"
+        )
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(request, timeout=60) as reply:
+                    assert json.loads(reply.read()) == SUCCESS
+                    return
+            except OSError:
+                time.sleep(1)
+        pytest.fail("sam local start-api did not answer")
+    finally:
+        process.terminate()

@@ -1,0 +1,189 @@
+"""Validation rules and the canonical form, without AWS."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from service.errors import InvalidReport
+from service.models import MAX_CREATE_TIME, MAX_JOB_ID, canonical, parse_report
+from service.report import KNOWN_STATUSES, TERMINAL_STATUSES, status_rank
+from service.store import item_size, write_units
+from tests.support import job, report, seed_body
+
+
+def parse(body: Any, max_jobs: int = 100) -> Any:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return parse_report(raw, max_jobs=max_jobs)
+
+
+def refused(body: Any, max_jobs: int = 100) -> str:
+    with pytest.raises(InvalidReport) as caught:
+        parse(body, max_jobs)
+    return caught.value.message
+
+
+def test_seed_example_parses():
+    parsed = parse(seed_body())
+    assert parsed.jobs[0].job_id == 99270
+    assert parsed.jobs[0].exceptions["error_id"] == "Agent.51000"
+
+
+@pytest.mark.parametrize(("sent", "stored"), [(7, 7), ("7", 7), ("007", 7), (7.0, 7), (MAX_JOB_ID, MAX_JOB_ID)])
+def test_job_id_accepts_integers_and_digit_strings(sent, stored):
+    assert parse(report(job(job_id=sent))).jobs[0].job_id == stored
+
+
+@pytest.mark.parametrize("sent", [True, False, 7.5, -7, 0, "-7", "7a", " 7", "٣", MAX_JOB_ID + 1, 2**70, [], {}])
+def test_job_id_refuses_everything_else(sent):
+    assert refused(report(job(job_id=sent))).startswith("jobs[0].job_id:")
+
+
+@pytest.mark.parametrize("sent", [0, MAX_CREATE_TIME, "1591104868201"])
+def test_create_time_range_is_inclusive(sent):
+    assert parse(report(job(create_time=sent))).jobs[0].create_time == int(sent)
+
+
+@pytest.mark.parametrize("sent", [-1, MAX_CREATE_TIME + 1, True, 1.5, "now"])
+def test_create_time_out_of_range_or_type_is_refused(sent):
+    assert refused(report(job(create_time=sent))).startswith("jobs[0].create_time:")
+
+
+def test_boolean_message_is_plain_about_booleans():
+    assert "boolean" in refused(report(job(job_id=True)))
+
+
+@pytest.mark.parametrize("status", ["job_running", "x", "A.b-c_9", "s" * 64, "job_from_the_future"])
+def test_status_pattern_accepts(status):
+    assert parse(report(job(status=status))).jobs[0].status == status
+
+
+@pytest.mark.parametrize("status", ["", "s" * 65, "job running", "job/running", 5, None])
+def test_status_pattern_refuses(status):
+    assert refused(report(job(status=status))).startswith("jobs[0].status:")
+
+
+def test_message_id_limits():
+    assert parse(report(job(), message_id="m" * 128)).message_id == "m" * 128
+    assert parse(report(job(), message_id="ünïcödé 🚀 #+/")).message_id == "ünïcödé 🚀 #+/"
+    for bad in ("", "m" * 129, "tab\there", "del\x7f", "c1\x85", 5):
+        assert refused(report(job(), message_id=bad)).startswith("message_id:")
+
+
+def test_topic_limits():
+    assert parse(report(job(), msg_confirm_topic="é" * 128)).msg_confirm_topic == "é" * 128
+    assert parse(report(job())).msg_confirm_topic is None
+    for bad in ("", "é" * 129, "a/+/b", "a/#", "nul\x00", 7):
+        assert refused(report(job(), msg_confirm_topic=bad)).startswith("msg_confirm_topic:")
+
+
+def test_jobs_count_bounds():
+    assert len(parse(report(*[job(job_id=i) for i in range(1, 4)]), max_jobs=3).jobs) == 3
+    assert (
+        refused(report(*[job(job_id=i) for i in range(1, 5)]), max_jobs=3) == "jobs: at most 3 jobs per report, got 4"
+    )
+    assert refused({"jobs": [], "message_id": "m"}).startswith("jobs:")
+
+
+def test_several_errors_report_the_first_and_a_count():
+    assert refused({"jobs": [{}], "message_id": 5}) == "jobs[0].status: field required (and 2 more)"
+
+
+def test_long_bad_values_are_not_echoed_back():
+    message = refused(report(job(job_id="9" * 5000)))
+    assert len(message) < 150
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"   ",
+        b"{",
+        b'{"jobs": [}',
+        b"null",
+        b"[]",
+        b'"text"',
+        b"\xff\xfe",
+        b'{"a": NaN}',
+        b'{"a": Infinity}',
+        b"[" * 100_000,
+        b'{"a": 1, "a": 2}',
+        b'{"jobs": [{"status": "s", "status": "t"}]}',
+        b"1" * 5000,
+    ],
+)
+def test_malformed_bodies_are_refused_as_body_errors(raw):
+    assert refused(raw).startswith("body:")
+
+
+def test_bom_is_tolerated():
+    assert parse(b"\xef\xbb\xbf" + json.dumps(report(job())).encode()).jobs[0].status == "job_running"
+
+
+def test_extra_fields_are_kept():
+    parsed = parse(report(job(agent_version="2.0"), edge_node="node-1"))
+    assert parsed.jobs[0].model_extra == {"agent_version": "2.0"}
+    assert parsed.model_extra == {"edge_node": "node-1"}
+
+
+def test_numbers_take_one_form_so_equal_values_store_identically():
+    parsed = parse(
+        b'{"jobs":[{"status":"s","create_time":1,"metrics":{"a":1.50,"b":2.0,"c":1E2,"d":-0.0}}],"message_id":"m"}'
+    )
+    assert parsed.jobs[0].metrics == {"a": Decimal("1.5"), "b": 2, "c": 100, "d": 0}
+
+
+def test_high_precision_numbers_are_kept_exactly():
+    parsed = parse(
+        b'{"jobs":[{"status":"s","create_time":1,"metrics":{"pi":3.14159265358979323846264338327950288}}],"message_id":"m"}'
+    )
+    assert str(parsed.jobs[0].metrics["pi"]) == "3.14159265358979323846264338327950288"
+
+
+@pytest.mark.parametrize("number", ["1" * 39, "1e126", "1e-131", "1.000000000000000000000000000000000000001"])
+def test_numbers_dynamodb_cannot_store_are_refused(number):
+    raw = f'{{"jobs":[{{"status":"s","create_time":1,"metrics":{{"n":{number}}}}}],"message_id":"m"}}'.encode()
+    assert refused(raw).startswith("jobs[0].metrics.n:")
+
+
+def test_empty_object_key_is_refused_naming_the_field():
+    assert refused(report(job(plan={"": 1}))).startswith("jobs[0].plan:")
+
+
+def test_canonical_ignores_key_order_and_number_spelling():
+    a = parse(b'{"message_id":"m","jobs":[{"job_id":"7","status":"s","create_time":1,"metrics":{"x":1.0,"y":[2.50]}}]}')
+    b = parse(b'{"jobs":[{"metrics":{"y":[2.5],"x":1},"create_time":1.0,"status":"s","job_id":7}],"message_id":"m"}')
+    assert canonical(a.model_dump()) == canonical(b.model_dump())
+
+
+def test_canonical_tells_text_from_object():
+    assert canonical({"a": "1"}) != canonical({"a": 1})
+    assert canonical({"a": '{"b": 1}'}) != canonical({"a": {"b": 1}})
+
+
+def test_canonical_is_compact_sorted_json():
+    text = canonical({"b": [1, Decimal("2.5"), None, True], "a": "é"})
+    assert text == '{"a":"é","b":[1,2.5,null,true]}'
+    assert hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_status_rank_is_a_total_order_with_terminal_statuses_on_top():
+    statuses = sorted(KNOWN_STATUSES | {"aaa", "zzz", "job_new"}, key=status_rank)
+    terminal = [s for s in statuses if s in TERMINAL_STATUSES]
+    assert statuses[-len(terminal) :] == terminal
+    assert len({status_rank(s) for s in statuses}) == len(statuses)
+
+
+def test_item_size_follows_dynamodb_rules():
+    # Names and string values count their UTF-8 bytes; numbers about one byte per two digits, plus one.
+    assert item_size({"pk": {"S": "abc"}}) == 2 + 3
+    assert item_size({"n": {"N": "12345"}}) == 1 + 4
+    assert item_size({"m": {"M": {"k": {"S": "vv"}}}}) == 1 + 3 + (1 + 2 + 1)
+    assert item_size({"l": {"L": [{"BOOL": True}, {"NULL": True}]}}) == 1 + 3 + 2 * (1 + 1)
+    assert write_units({"s": {"S": "x" * 1023}}) == 1
+    assert write_units({"s": {"S": "x" * 1024}}) == 2
