@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         access_log=not args.quiet,
     ).start()
     route = api.function.path.replace("{project_id}", SAMPLE_PROJECT)
-    seed_body = json.loads(Path(SEED_EVENT).read_text())["body"]
+    # The seed event's body on one line, so the command pastes as one line.
+    seed_body = json.dumps(json.loads(json.loads(Path(SEED_EVENT).read_text())["body"]), separators=(",", ":"))
     tables = ", ".join(api.template.table_name(t) for t in api.template.tables())
     print(
         f"Job-report API (local, from template.yaml)\n"

@@ -13,3 +13,20 @@ os.environ.update(
     AWS_REGION="us-east-1",
     AWS_EC2_METADATA_DISABLED="true",
 )
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    from tests.support import RUN
+
+    if not (RUN["bad inputs"] or RUN["faults"] or RUN["concurrent"]):
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("Reliability evidence from this run (docs/reliability.md):")
+    write("| measure | value |")
+    write("|---|---|")
+    write(f"| bad inputs tried (named cases x targets) | {len(RUN['bad inputs'])} |")
+    write(f"| generated bodies (hypothesis), none 5xx, none written on 4xx | {RUN['fuzzed bodies']} |")
+    write(f"| fault kinds injected | {len(RUN['faults'])}: {', '.join(sorted(RUN['faults']))} |")
+    write(f"| concurrent requests held | {RUN['concurrent']} |")
+    write(f"| items lost | {RUN['lost']} |")
