@@ -161,8 +161,7 @@ class LocalApi:
         # Start every worker now (its cold start), not on the first requests.
         for future in [self._pool.submit(ready) for _ in range(self._workers)]:
             future.result(timeout=120)
-        api = ThreadingHTTPServer((self.host, self._port), _handler_class(self))
-        api.daemon_threads = True
+        api = _HttpServer((self.host, self._port), _handler_class(self))
         self._servers.append(api)
         threading.Thread(target=api.serve_forever, name="api", daemon=True).start()
         return self
@@ -260,6 +259,11 @@ class LocalApi:
         if body:
             event["body"] = text if text is not None else base64.b64encode(body).decode()
         return event
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # the listen backlog: a burst of agents must queue, not be reset (default 5)
 
 
 def _handler_class(api: LocalApi) -> type[BaseHTTPRequestHandler]:

@@ -15,8 +15,8 @@ os.environ.update(
 )
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
-    from tests.support import RUN
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    from tests.support import RUN  # noqa: PLC0415 - after the credentials above are in place
 
     if not (RUN["bad inputs"] or RUN["faults"] or RUN["concurrent"]):
         return
@@ -29,4 +29,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
     write(f"| generated bodies (hypothesis), none 5xx, none written on 4xx | {RUN['fuzzed bodies']} |")
     write(f"| fault kinds injected | {len(RUN['faults'])}: {', '.join(sorted(RUN['faults']))} |")
     write(f"| concurrent requests held | {RUN['concurrent']} |")
-    write(f"| items lost | {RUN['lost']} |")
+    write(f"| items lost (of {RUN['items checked']} expected items checked after faults and races) | {RUN['lost']} |")

@@ -112,4 +112,17 @@ def load_event(name: str) -> dict[str, Any]:
 
 
 # What the run proved, printed at the end of `make test` (tests/conftest.py) for docs/reliability.md.
-RUN: dict[str, Any] = {"bad inputs": set(), "fuzzed bodies": 0, "faults": set(), "concurrent": 0, "lost": 0}
+RUN: dict[str, Any] = {
+    "bad inputs": set(),
+    "fuzzed bodies": 0,
+    "faults": set(),
+    "concurrent": 0,
+    "items checked": 0,
+    "lost": 0,
+}
+
+
+def account(expected: list[Any], found: list[Any]) -> None:
+    """Count the items a test expected and how many of them are missing (lost)."""
+    RUN["items checked"] += len(expected)
+    RUN["lost"] += sum(1 for item in expected if item not in found)

@@ -62,37 +62,35 @@ class Local:
 
 
 @pytest.fixture(scope="session")
-def local() -> Iterator[Local]:
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
     api_port, dynamodb_port = free_port(), free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "localapi",
-            "--port",
-            str(api_port),
-            "--dynamodb-port",
-            str(dynamodb_port),
-            "--workers",
-            "3",
-            "--quiet",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING"},
-    )
-    assert process.stdout is not None
+    # The server's output goes to a file: a pipe nobody reads would fill and block the workers.
+    log = tmp_path_factory.mktemp("localapi") / "output.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "localapi",
+                "--port",
+                str(api_port),
+                "--dynamodb-port",
+                str(dynamodb_port),
+                "--workers",
+                "3",
+                "--quiet",
+            ],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING"},
+        )
     deadline = time.monotonic() + 120
-    banner = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        banner.append(line)
-        if "Ctrl-C stops." in line or process.poll() is not None:
-            break
-    if process.poll() is not None:
-        pytest.fail("the local API did not start:\n" + "".join(banner))
+    while "Ctrl-C stops." not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if process.poll() is not None or "Ctrl-C stops." not in log.read_text():
+        process.kill()
+        pytest.fail("the local API did not start:\n" + log.read_text())
     try:
         yield Local(api_port, dynamodb_port)
     finally:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tests.battery import CASES, GOOD, GOOD_CONTENT_TYPES, Case
 from tests.support import JOB_TABLE, LEDGER_TABLE, RUN, body_of, event, everything
 
-EMPTY = {JOB_TABLE: [], LEDGER_TABLE: []}
+EMPTY: dict[str, list[Any]] = {JOB_TABLE: [], LEDGER_TABLE: []}
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if not c.http_only], ids=lambda c: c.name)

@@ -11,7 +11,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.integration.conftest import FaultyClient
-from tests.support import JOB_TABLE, LEDGER_TABLE, body_of, event, everything, headers_of, job, report, scan
+from tests.support import (
+    JOB_TABLE,
+    LEDGER_TABLE,
+    RUN,
+    account,
+    body_of,
+    event,
+    everything,
+    headers_of,
+    job,
+    report,
+    scan,
+)
 
 
 def client_error(code: str, operation: str = "BatchWriteItem") -> ClientError:
@@ -21,6 +33,12 @@ def client_error(code: str, operation: str = "BatchWriteItem") -> ClientError:
 def without_timestamps(tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     drop = {"received_at", "expires_at", "updated_at"}
     return {t: [{k: v for k, v in i.items() if k not in drop} for i in items] for t, items in tables.items()}
+
+
+def assert_same_as_fault_free(ddb: Any, expected: dict[str, list[dict[str, Any]]]) -> None:
+    found, wanted = without_timestamps(everything(ddb)), without_timestamps(expected)
+    account([i for t in wanted.values() for i in t], [i for t in found.values() for i in t])
+    assert found == wanted
 
 
 def reference(build: Any, ddb: Any, body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -45,12 +63,15 @@ def unprocessed_half(real: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     return {"UnprocessedItems": {table: requests[half:]}}
 
 
-FAULTS = {
+FAULTS: dict[str, Exception] = {
     "throughput exceeded": client_error("ProvisionedThroughputExceededException"),
     "throttling": client_error("ThrottlingException"),
     "internal server error": client_error("InternalServerError"),
     "read timeout": ReadTimeoutError(endpoint_url="http://dynamodb"),
 }
+
+
+FAULT_NAMES = {id(fault): name for name, fault in FAULTS.items()}
 
 
 @pytest.mark.parametrize("operation", ["update_item", "batch_write_item"])
@@ -71,14 +92,18 @@ def test_fault_gives_retryable_503_and_the_retry_completes_the_report(build, ddb
     assert not any(word in response["body"] for word in ("Exception", "Throttl", "Traceback", "dynamodb", "Table"))
     # And a retry with the same message_id stores exactly what a fault-free run stores
     assert build(ddb)(event(body))["statusCode"] == 200
-    assert without_timestamps(everything(ddb)) == without_timestamps(expected)
+    assert_same_as_fault_free(ddb, expected)
+    RUN["faults"].add(f"{FAULT_NAMES[id(fault)]} on {operation}")
 
 
 def test_unprocessed_items_are_retried_until_stored(build, ddb):
     faulty = FaultyClient(ddb, batch_write_item=[unprocessed_half, unprocessed_everything, unprocessed_half])
     body = report(*[job(job_id=i) for i in range(1, 26)])
     assert build(faulty)(event(body))["statusCode"] == 200
-    assert len([i for i in scan(ddb, JOB_TABLE) if i["sk"]["S"] != "CURRENT"]) == 25
+    history = [i["pk"]["S"] for i in scan(ddb, JOB_TABLE) if i["sk"]["S"] != "CURRENT"]
+    account([f"JOB#{i}" for i in range(1, 26)], [pk.split("#", 1)[1] for pk in history])
+    assert len(history) == 25
+    RUN["faults"].add("partial UnprocessedItems on every batch")
 
 
 def test_items_left_unprocessed_after_bounded_retries_give_503(build, ddb):
@@ -105,13 +130,15 @@ def test_crash_between_ledger_and_data_writes_is_completed_by_the_retry(build, d
     # Then it is a replay that completes the report exactly
     assert retry["statusCode"] == 200
     assert headers_of(retry)["idempotent-replayed"] == "true"
-    assert without_timestamps(everything(ddb)) == without_timestamps(expected)
+    assert_same_as_fault_free(ddb, expected)
+    RUN["faults"].add("crash between ledger and data writes")
 
 
 def test_ledger_fault_writes_nothing(build, ddb):
     faulty = FaultyClient(ddb, update_item=[client_error("InternalServerError", "UpdateItem")])
     assert build(faulty)(event(report(job())))["statusCode"] == 503
     assert everything(ddb) == {JOB_TABLE: [], LEDGER_TABLE: []}
+    RUN["faults"].add("InternalServerError on the ledger write")
 
 
 STATUSES = ["job_running", "job_finish", "job_canceling", "job_init", "job_cancel_success", "zz_future"]
