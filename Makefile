@@ -21,8 +21,14 @@ SAM_CLI_VERSION := 1.170.0
 CFN_LINT_VERSION := 1.58.0
 SAM := $(TOOLS)/sam/bin/sam
 CFN_LINT := $(TOOLS)/sam/bin/cfn-lint
+# checkov pins an old boto3: its own environment too, with bandit and pip-audit beside it.
+CHECKOV_VERSION := 3.3.30
+BANDIT_VERSION := 1.9.4
+PIP_AUDIT_VERSION := 2.10.1
+SECURITY := $(TOOLS)/security/bin
+export BC_SKIP_MAPPING := TRUE
 
-.PHONY: help install tools run test lint typecheck validate build clean
+.PHONY: help install tools run test lint validate security build clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,9 +49,15 @@ $(TOOLS)/sam/.installed: Makefile
 	$(TOOLS)/sam/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION) cfn-lint==$(CFN_LINT_VERSION)
 	touch $@
 
+$(TOOLS)/security/.installed: Makefile
+	$(need_python313)
+	$(PYTHON313) -m venv $(TOOLS)/security
+	$(SECURITY)/python -m pip install --quiet checkov==$(CHECKOV_VERSION) bandit==$(BANDIT_VERSION) pip-audit==$(PIP_AUDIT_VERSION)
+	touch $@
+
 install: $(VENV)/.installed ## Create .venv with the pinned runtime and development dependencies
 
-tools: $(TOOLS)/sam/.installed ## Install SAM CLI and cfn-lint in their own environment
+tools: $(TOOLS)/sam/.installed $(TOOLS)/security/.installed ## Install SAM CLI, cfn-lint, checkov, bandit, pip-audit (isolated)
 
 run: install ## Serve the API on http://127.0.0.1:3000 with DynamoDB (moto) on :8000
 	$(PY) -m localapi
@@ -54,7 +66,8 @@ test: install tools ## Lint, type-check, validate the template and run every tes
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	SAM_CLI=$(abspath $(SAM)) CFN_LINT=$(abspath $(CFN_LINT)) REQUIRE_TOOLS=1 $(PY) -m pytest
+	SAM_CLI=$(abspath $(SAM)) CFN_LINT=$(abspath $(CFN_LINT)) SECURITY_TOOLS=$(abspath $(SECURITY)) \
+	  REQUIRE_TOOLS=1 $(PY) -m pytest
 
 lint: install ## ruff and mypy only
 	$(PY) -m ruff check .
@@ -64,6 +77,11 @@ lint: install ## ruff and mypy only
 validate: tools ## sam validate --lint and cfn-lint
 	$(SAM) validate --lint --template template.yaml
 	$(CFN_LINT) template.yaml
+
+security: tools ## checkov on the template, bandit on the function, pip-audit on the layer pins
+	$(SECURITY)/checkov --framework cloudformation --file template.yaml --compact --quiet
+	$(SECURITY)/bandit --quiet --recursive functions/job_report
+	$(SECURITY)/pip-audit --disable-pip --no-deps --requirement layers/dependencies/requirements.txt --vulnerability-service pypi
 
 build: tools ## sam build (no container): function and layer, arm64, into .aws-sam/
 	$(need_python313)

@@ -14,6 +14,8 @@ from localapi.template import ROOT
 
 def tool(name: str, variable: str) -> str:
     path = os.environ.get(variable) or str(ROOT / ".tools" / "sam" / "bin" / name)
+    if Path(path).is_dir():
+        path = str(Path(path) / name)
     if not Path(path).exists():
         if os.environ.get("REQUIRE_TOOLS") == "1":
             pytest.fail(f"{name} is missing: run `make tools`")
@@ -29,6 +31,13 @@ def sam() -> str:
 @pytest.fixture(scope="session")
 def cfn_lint() -> str:
     return tool("cfn-lint", "CFN_LINT")
+
+
+@pytest.fixture(scope="session")
+def security() -> Path:
+    """The folder holding checkov, bandit and pip-audit (their own environment)."""
+    os.environ.setdefault("SECURITY_TOOLS", str(ROOT / ".tools" / "security" / "bin"))
+    return Path(tool("checkov", "SECURITY_TOOLS")).parent
 
 
 def container_runtime() -> str | None:

@@ -127,11 +127,22 @@ def test_edge_policy_allows_only_the_route_of_the_callers_own_project():
     assert statement["Condition"] == {"Null": {"aws:PrincipalTag/project_id": "false"}}
 
 
-def test_log_group_is_explicit_with_retention_parameter():
-    (group,) = of_type("AWS::Logs::LogGroup").values()
-    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+def test_log_groups_are_explicit_with_retention_parameter():
+    groups = of_type("AWS::Logs::LogGroup")
+    assert set(groups) == {"JobReportLogGroup", "ApiAccessLogGroup"}
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     (function,) = of_type("AWS::Serverless::Function").values()
     assert function["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "JobReportLogGroup"}
+
+
+def test_api_access_log_is_json_with_request_route_status_latency_and_integration_error():
+    (api,) = of_type("AWS::Serverless::HttpApi").values()
+    settings = api["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    fields = json.loads(settings["Format"])
+    for variable in ("requestId", "routeKey", "status", "responseLatency", "integrationErrorMessage"):
+        assert any(value == f"$context.{variable}" for value in fields.values()), variable
 
 
 def test_parameters_and_outputs():

@@ -126,19 +126,34 @@ def test_conflicting_reuse_of_message_id_is_422_and_writes_nothing(handler, ddb)
     assert everything(ddb) == stored
 
 
-def test_same_message_id_in_another_project_is_independent(handler, ddb):
-    body = report(job(job_id=5, status="job_running"), message_id="shared")
-    other = report(job(job_id=5, status="job_finish"), message_id="shared")
+def test_project_b_cannot_touch_project_a_even_with_colliding_message_id_and_job_id(handler, ddb):
+    # Given project A stored a report
+    body = report(job(job_id=5, status="job_running", create_time=1), message_id="shared")
     assert handler(event(body, project="projecta"))["statusCode"] == 200
-    assert handler(event(other, project="projectb"))["statusCode"] == 200
+    project_a = [i for i in scan(ddb, JOB_TABLE) + scan(ddb, LEDGER_TABLE) if i["pk"]["S"].startswith("projecta#")]
+    # When project B reuses the message_id and job_id with a newer, different payload
+    other = report(job(job_id=5, status="job_finish", create_time=2, plan="b"), message_id="shared")
+    response = handler(event(other, project="projectb"))
+    # Then B is not told of A's message (no 422), and A's items are exactly as they were
+    assert response["statusCode"] == 200
+    assert "idempotent-replayed" not in headers_of(response)
+    after = [i for i in scan(ddb, JOB_TABLE) + scan(ddb, LEDGER_TABLE) if i["pk"]["S"].startswith("projecta#")]
+    assert after == project_a
     assert current(ddb, 5, "projecta")["status"] == "job_running"
     assert current(ddb, 5, "projectb")["status"] == "job_finish"
 
 
-def test_body_project_id_is_ignored_in_favour_of_the_path(handler, ddb):
+def test_body_project_id_changes_nothing(handler, ddb):
+    # Given a body that names another project
     body = report(job(job_id=3), project_id="victim")
+    # When it is sent on the attacker's path
     assert handler(event(body, project="attacker"))["statusCode"] == 200
-    assert all(item["pk"]["S"].startswith("attacker#") for item in scan(ddb, JOB_TABLE))
+    # Then every item is under the path's project, and the field is kept only as an extra
+    items = scan(ddb, JOB_TABLE) + scan(ddb, LEDGER_TABLE)
+    assert items
+    assert all(item["pk"]["S"].startswith("attacker#") for item in items)
+    (ledger,) = [deserialize(i) for i in scan(ddb, LEDGER_TABLE)]
+    assert ledger["extra"] == {"project_id": "victim"}
 
 
 # --- order independence ---------------------------------------------------------------------

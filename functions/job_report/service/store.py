@@ -278,7 +278,9 @@ class JobStatusStore:
             if not request:
                 return
             if attempt + 1 < BATCH_ATTEMPTS:
-                self._sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)))  # noqa: S311
+                # Jitter spreads retries out; it guards nothing, so a non-cryptographic generator is right.
+                delay = random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))  # noqa: S311 # nosec B311
+                self._sleep(delay)
         raise DependencyUnavailable("DynamoDB left items unprocessed after retries")
 
     def _update_current(self, update: Item, received_at_ms: int) -> None:

@@ -1,0 +1,103 @@
+"""Security checks in `make test`: checkov, bandit, pip-audit, and what the template must guarantee."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localapi.template import ROOT
+from tests.support import TEMPLATE
+
+FUNCTION_CODE = ROOT / "functions" / "job_report"
+
+
+def run(*command: str | Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}
+    return subprocess.run(
+        [str(c) for c in command], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env, check=False
+    )
+
+
+@pytest.mark.tools
+def test_checkov_finds_no_failed_check(security: Path):
+    result = run(
+        security / "checkov",
+        "--framework",
+        "cloudformation",
+        "--file",
+        "template.yaml",
+        "--output",
+        "json",
+        "--quiet",
+        "--compact",
+    )
+    report = json.loads(result.stdout)
+    assert report["summary"]["failed"] == 0, [c["check_id"] for c in report["results"]["failed_checks"]]
+    assert report["summary"]["passed"] > 0
+
+
+def test_every_checkov_skip_carries_a_reason():
+    skips = [
+        (name, skip)
+        for name, resource in TEMPLATE.resources.items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips
+    for name, skip in skips:
+        assert len(skip.get("comment", "")) > 40, f"{name}: {skip['id']} is skipped without a reason"
+
+
+@pytest.mark.tools
+def test_bandit_finds_nothing_in_the_function(security: Path):
+    result = run(security / "bandit", "--recursive", str(FUNCTION_CODE), "--format", "json", "--quiet")
+    report = json.loads(result.stdout)
+    assert report["results"] == [], report["results"]
+
+
+@pytest.mark.tools
+def test_pip_audit_finds_no_known_vulnerability_in_the_layer_pins(security: Path):
+    result = run(
+        security / "pip-audit",
+        "--disable-pip",
+        "--no-deps",
+        "--requirement",
+        "layers/dependencies/requirements.txt",
+        "--vulnerability-service",
+        "pypi",
+        "--format",
+        "json",
+        "--progress-spinner",
+        "off",
+    )
+    report: dict[str, Any] = json.loads(result.stdout)
+    audited = [d for d in report["dependencies"] if "skip_reason" not in d]
+    vulnerable = {d["name"]: [v["id"] for v in d["vulns"]] for d in audited if d["vulns"]}
+    assert not vulnerable, vulnerable
+    if not audited:
+        pytest.skip("no vulnerability service answered from this machine (PyPI JSON API and OSV unreachable)")
+
+
+def test_api_is_https_only():
+    domains = [
+        r
+        for r in TEMPLATE.resources.values()
+        if r["Type"] in ("AWS::ApiGatewayV2::DomainName", "AWS::Serverless::HttpApi")
+    ]
+    for resource in domains:
+        domain = resource["Properties"].get("Domain") or resource["Properties"].get("DomainNameConfigurations")
+        if domain:  # a custom domain must refuse anything below TLS 1.2
+            assert "TLS_1_2" in json.dumps(domain)
+    assert TEMPLATE.document["Outputs"]["ApiUrl"]["Value"]["Fn::Sub"].startswith("https://")
+
+
+def test_no_documentation_or_debug_surface_in_the_deployed_function():
+    environment = TEMPLATE.function().environment
+    assert not {"POWERTOOLS_DEV", "POWERTOOLS_EVENT_HANDLER_DEBUG"} & environment.keys()
+    code = "\n".join(p.read_text() for p in FUNCTION_CODE.rglob("*.py"))
+    for needle in ("enable_swagger", "debug=True", "get_openapi"):
+        assert needle not in code
