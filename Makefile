@@ -28,7 +28,7 @@ PIP_AUDIT_VERSION := 2.10.1
 SECURITY := $(TOOLS)/security/bin
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: help install tools run test lint validate security build clean
+.PHONY: help install tools run test lint validate security build bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -87,5 +87,8 @@ build: tools ## sam build (no container): function and layer, arm64, into .aws-s
 	$(need_python313)
 	PATH="$(dir $(PYTHON313)):$$PATH" $(SAM) build --template template.yaml
 
+bench: install ## Cold start, CPU, DynamoDB phases, write units and cost, against floor and canonical design
+	$(PY) -m benchmarks
+
 clean: ## Remove the environments and build output
-	rm -rf $(VENV) $(TOOLS) .aws-sam .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS) .aws-sam .bench .mypy_cache .ruff_cache .hypothesis

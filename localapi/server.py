@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import boto3
+from moto.iotdata.models import iotdata_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
@@ -78,6 +79,8 @@ class _SerializedApp:
 
 def start_dynamodb(host: str, port: int) -> tuple[Any, threading.Thread]:
     class QuietHandler(MotoRequestHandler):
+        disable_nagle_algorithm = True  # without it, every DynamoDB answer waits ~40 ms for a delayed ACK
+
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass
 
@@ -128,6 +131,8 @@ class LocalApi:
         self._route = re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.function.path)) + "$")
         self._pool: ProcessPoolExecutor | None = None
         self._servers: list[Any] = []
+        self._published_seen = 0
+        self._published_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -149,6 +154,7 @@ class LocalApi:
             "AWS_LAMBDA_FUNCTION_NAME": self.function.logical_id,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.function.memory_mb),
             "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_url,
+            "AWS_ENDPOINT_URL_IOT_DATA": self.dynamodb_url,  # moto's server answers IoT publishes too
             "PYTHONUNBUFFERED": "1",  # the function's log lines appear as they are written
             **self.function.environment,
         }
@@ -172,6 +178,13 @@ class LocalApi:
             server.server_close()
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
+
+    def new_confirmations(self) -> list[tuple[str, bytes]]:
+        """Messages the function published to IoT Core (moto) since the last call."""
+        published = iotdata_backends[LOCAL_ACCOUNT][LOCAL_REGION].published_payloads
+        with self._published_lock:
+            fresh, self._published_seen = published[self._published_seen :], len(published)
+        return list(fresh)
 
     def dynamodb_client(self) -> Any:
         return boto3.client(
@@ -269,6 +282,7 @@ class _HttpServer(ThreadingHTTPServer):
 def _handler_class(api: LocalApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # without it, every response waits ~40 ms for a delayed ACK
         server_version = "local-http-api"
 
         def _serve(self) -> None:
@@ -285,6 +299,8 @@ def _handler_class(api: LocalApi) -> type[BaseHTTPRequestHandler]:
                 path = target.path + (f"?{target.query}" if target.query else "")
                 response = api.respond(self.command, path, headers, body, self.client_address[0])
             self._write(response)
+            for topic, payload in api.new_confirmations():
+                print(f"IoT publish to {topic}: {payload.decode()}", file=sys.stderr)
             if api.access_log:
                 elapsed = (time.perf_counter() - started) * 1000
                 print(f"{self.command} {self.path} {response['statusCode']} {elapsed:.0f} ms", file=sys.stderr)

@@ -6,6 +6,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from service.api import create_app
+from service.confirm import ConfirmationPublisher, iot_data_client
 from service.observability import logger, metrics
 from service.report import ReportService
 from service.settings import Settings
@@ -19,7 +20,14 @@ store = JobStatusStore(
     history_ttl_s=settings.history_retention_days * 86400,
     ledger_ttl_s=settings.ledger_retention_days * 86400,
 )
-app = create_app(ReportService(store, max_jobs=settings.max_jobs_per_report))
+publisher = (
+    ConfirmationPublisher(iot_data_client(settings.iot_data_endpoint)) if settings.confirm_topic_publish else None
+)
+app = create_app(
+    ReportService(
+        store, max_jobs=settings.max_jobs_per_report, publisher=publisher, topic_prefix=settings.confirm_topic_prefix
+    )
+)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

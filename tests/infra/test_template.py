@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from typing import Any
 
@@ -63,7 +64,7 @@ def test_function_runtime_architecture_timeout_and_layer():
     assert globals_["Architectures"] == ["arm64"]
     assert function.timeout_s < 30, "under HTTP API's 30-second integration limit"
     (layer,) = of_type("AWS::Serverless::LayerVersion").values()
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
     assert layer["Properties"]["ContentUri"] == "layers/dependencies/"
     assert (ROOT / function.code_dir / f"{function.module}.py").exists()
 
@@ -86,12 +87,19 @@ def test_status_index_is_sparse_and_keys_only():
     assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
 
+def unwrap(statement: dict[str, Any]) -> list[dict[str, Any]]:
+    """A statement, or both branches of a conditional one (AWS::NoValue dropped)."""
+    if "Fn::If" in statement:
+        return [s for s in statement["Fn::If"][1:] if "Ref" not in s]
+    return [statement]
+
+
 def statements() -> list[dict[str, Any]]:
     found = []
     for resource in RESOURCES.values():
         props = resource.get("Properties", {})
         for policy in props.get("Policies", []):
-            found += policy["PolicyDocument"]["Statement"]
+            found += [s for st in policy["PolicyDocument"]["Statement"] for s in unwrap(st)]
         if "PolicyDocument" in props:
             found += props["PolicyDocument"]["Statement"]
     return found
@@ -107,14 +115,15 @@ def test_function_role_writes_only_the_two_tables():
     role = RESOURCES["JobReportFunctionRole"]["Properties"]
     assert "ManagedPolicyArns" not in role
     (policy,) = role["Policies"]
-    dynamodb = [s for s in policy["PolicyDocument"]["Statement"] if any("dynamodb:" in a for a in s["Action"])]
+    plain = [s for s in policy["PolicyDocument"]["Statement"] if "Fn::If" not in s]
+    dynamodb = [s for s in plain if any("dynamodb:" in a for a in s["Action"])]
     assert {json.dumps(s["Resource"]) for s in dynamodb} == {
         json.dumps({"Fn::GetAtt": ["JobStatusTable", "Arn"]}),
         json.dumps({"Fn::GetAtt": ["IdempotencyTable", "Arn"]}),
     }
     actions = {a for s in dynamodb for a in s["Action"]}
     assert actions == {"dynamodb:BatchWriteItem", "dynamodb:UpdateItem"}
-    wildcard = [s for s in policy["PolicyDocument"]["Statement"] if s["Resource"] == "*"]
+    wildcard = [s for s in plain if s["Resource"] == "*"]
     assert [a for s in wildcard for a in s["Action"]] == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
 
 
@@ -163,6 +172,7 @@ def test_parameters_and_outputs():
         "IdempotencyTableName",
         "JobReportFunctionArn",
         "EdgeAgentPolicyArn",
+        "DashboardUrl",
     }
 
 
@@ -182,3 +192,61 @@ def test_events_are_http_api_payload_2(path):
     assert event["requestContext"]["stage"] == "$default"
     assert event["rawPath"] == f"/v1/{event['pathParameters']['project_id']}/edgesrv/job-report"
     assert isinstance(event["isBase64Encoded"], bool)
+
+
+ALARMS = {
+    "Api5xxRateAlarm": ("AWS/ApiGateway", "5xx", {"Ref": "Api5xxRatePercent"}),
+    "Api4xxRateAlarm": ("AWS/ApiGateway", "4xx", {"Ref": "Api4xxRatePercent"}),
+    "FunctionErrorsAlarm": ("AWS/Lambda", "Errors", 0),
+    "FunctionThrottlesAlarm": ("AWS/Lambda", "Throttles", 0),
+    "FunctionDurationAlarm": ("AWS/Lambda", "Duration", 20000),
+    "DynamoDBThrottlesAlarm": ("AWS/DynamoDB", "WriteThrottleEvents", 0),
+    "DynamoDBSystemErrorsAlarm": ("AWS/DynamoDB", "SystemErrors", 0),
+    "NoReportsAlarm": ({"Ref": "MetricsNamespace"}, "ReportsAccepted", 1),
+}
+
+
+@pytest.mark.parametrize("name", ALARMS)
+def test_each_alarm_watches_its_metric_with_its_threshold_and_is_documented(name):
+    namespace, metric, threshold = ALARMS[name]
+    props = RESOURCES[name]["Properties"]
+    watched = [(props.get("Namespace"), props.get("MetricName"))] + [
+        (m["MetricStat"]["Metric"]["Namespace"], m["MetricStat"]["Metric"]["MetricName"])
+        for m in props.get("Metrics", [])
+        if "MetricStat" in m
+    ]
+    assert (namespace, metric) in watched
+    assert props["Threshold"] == threshold
+    assert "AlarmActions" in props
+    anchor = props["AlarmDescription"].split("#")[-1].rstrip(")")
+    assert f"## {anchor}" in (ROOT / "docs" / "operations.md").read_text().lower()
+
+
+def test_duration_alarm_is_80_percent_of_the_timeout():
+    assert RESOURCES["FunctionDurationAlarm"]["Properties"]["Threshold"] == TEMPLATE.function().timeout_s * 1000 * 0.8
+
+
+def test_dashboard_shows_requests_latency_reports_faults_and_capacity():
+    body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    for needle in (
+        "Count",
+        "Latency",
+        "ReportsAccepted",
+        "JobsStored",
+        "Replays",
+        "Conflicts",
+        "ConsumedWriteCapacityUnits",
+        "DependencyFaults",
+    ):
+        assert needle in body
+    json.loads(re.sub(r"\$\{[^}]+\}", "x", body))  # valid JSON once CloudFormation substitutes
+
+
+def test_confirm_publish_is_off_by_default_and_scoped_to_the_prefix():
+    assert TEMPLATE.document["Parameters"]["ConfirmTopicPublish"]["Default"] == "false"
+    statements = RESOURCES["JobReportFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (conditional,) = [s for s in statements if "Fn::If" in s]
+    condition, statement, _ = conditional["Fn::If"]
+    assert condition == "PublishConfirmations"
+    assert statement["Action"] == "iot:Publish"
+    assert statement["Resource"]["Fn::Sub"].endswith(":topic/${ConfirmTopicPrefix}*")

@@ -78,7 +78,13 @@ class FaultyClient:
 def build() -> Callable[..., Invoke]:
     """An app around a given client (for fault injection), routed like the real one."""
 
-    def make(client: Any, max_jobs: int = 100, sleep: Callable[[float], None] = lambda s: None) -> Invoke:
+    def make(
+        client: Any,
+        max_jobs: int = 100,
+        sleep: Callable[[float], None] = lambda s: None,
+        publisher: Any = None,
+        topic_prefix: str = "",
+    ) -> Invoke:
         store = JobStatusStore(
             client,
             job_table=JOB_TABLE,
@@ -88,7 +94,7 @@ def build() -> Callable[..., Invoke]:
             pool=ThreadPoolExecutor(4),
             sleep=sleep,
         )
-        app = create_app(ReportService(store, max_jobs=max_jobs))
+        app = create_app(ReportService(store, max_jobs=max_jobs, publisher=publisher, topic_prefix=topic_prefix))
         return lambda event: app.resolve(event, cast(Any, context()))
 
     return make

@@ -344,3 +344,17 @@ def test_unknown_route_and_method_are_404_like_api_gateway(handler):
     ):
         assert response["statusCode"] == 404
         assert body_of(response) == {"message": "Not Found"}
+
+
+def test_project_index_is_sharded_and_lists_every_job(handler, ddb):
+    assert handler(event(report(*[job(job_id=i) for i in range(1, 41)])))["statusCode"] == 200
+    listed = []
+    for shard in range(16):
+        page = ddb.query(
+            TableName=JOB_TABLE,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": {"S": f"{PROJECT}#{shard:02d}"}},
+        )
+        listed += [item["gsi1sk"]["S"] for item in page["Items"]]
+    assert sorted(listed) == sorted(f"JOB#{i}" for i in range(1, 41))

@@ -43,14 +43,24 @@ def create_app(service: ReportService) -> APIGatewayHttpResolver:
 
     @app.post(ROUTE)
     def job_report(project_id: str) -> Response[Any]:
-        report = service.parse(project_id, _raw_body(app.current_event.raw_event))
-        logger.append_keys(project_id=project_id, message_id=report.message_id, job_count=len(report.jobs))
+        event = app.current_event.raw_event
+        # Correlation keys on every line from here on; never any part of the body's text.
+        logger.append_keys(request_id=event.get("requestContext", {}).get("requestId"), project_id=project_id[:64])
+        report = service.parse(project_id, _raw_body(event))
+        logger.append_keys(message_id=report.message_id, job_count=len(report.jobs))
         outcome = service.accept(project_id, report)
         count("Replays" if outcome.replayed else "ReportsAccepted")
         if not outcome.replayed:
             count("JobsStored", outcome.stored)
         if outcome.unknown_statuses:
             count("UnknownStatuses", outcome.unknown_statuses)
+        if outcome.confirmed is not None:
+            count("ConfirmationsPublished" if outcome.confirmed else "ConfirmationFailures")
+            if not outcome.confirmed:
+                logger.warning(
+                    "confirmation publish failed; the report is stored",
+                    extra={"topic_bytes": len((report.msg_confirm_topic or "").encode())},
+                )
         logger.info("report replayed" if outcome.replayed else "report stored", extra={"stored": outcome.stored})
         return Response(
             status_code=HTTPStatus.OK,

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from service.confirm import ConfirmationPublisher
 from service.errors import InvalidReport
 from service.models import JobReport, canonical, job_document, parse_report
 from service.store import JobEntry, JobStatusStore
@@ -60,6 +61,7 @@ class Outcome:
     job_count: int
     stored: int  # history items written (duplicates within the report count once)
     unknown_statuses: int
+    confirmed: bool | None = None  # None: no publish was due (publishing off, or no topic)
 
 
 class ReportService:
@@ -68,16 +70,26 @@ class ReportService:
         store: JobStatusStore,
         *,
         max_jobs: int,
+        publisher: ConfirmationPublisher | None = None,
+        topic_prefix: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._max_jobs = max_jobs
+        self._publisher = publisher
+        self._topic_prefix = topic_prefix
         self._clock = clock
 
     def parse(self, project_id: str, body: bytes) -> JobReport:
         if not PROJECT_ID.fullmatch(project_id):
             raise InvalidReport("project_id: must be 1 to 64 letters or digits")
-        return parse_report(body, max_jobs=self._max_jobs)
+        report = parse_report(body, max_jobs=self._max_jobs)
+        topic = report.msg_confirm_topic
+        # With publishing on, the function may publish only under its prefix (its IAM policy says
+        # the same); a topic elsewhere would fail every time, so it is refused up front.
+        if self._publisher is not None and topic is not None and not topic.startswith(self._topic_prefix):
+            raise InvalidReport(f"msg_confirm_topic: must start with {self._topic_prefix!r}")
+        return report
 
     def accept(self, project_id: str, report: JobReport) -> Outcome:
         documents = [job_document(job) for job in report.jobs]
@@ -107,11 +119,16 @@ class ReportService:
         replayed = first_seen is not None
         # A replay writes with the first attempt's timestamp, so its items are identical.
         self._store.apply(writes, received_at_ms=first_seen if first_seen is not None else now_ms)
+        confirmed = None
+        if self._publisher is not None and report.msg_confirm_topic is not None:
+            # Stored first, then confirmed; a replay confirms again for an agent that missed it.
+            confirmed = self._publisher.publish(report.msg_confirm_topic, report.message_id)
         return Outcome(
             replayed=replayed,
             job_count=len(entries),
             stored=len(writes.history),
             unknown_statuses=sum(job.status not in KNOWN_STATUSES for job in report.jobs),
+            confirmed=confirmed,
         )
 
 

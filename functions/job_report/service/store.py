@@ -1,9 +1,9 @@
-"""DynamoDB access: item layout, sizes, and the two write phases. The only module that imports boto3.
+"""DynamoDB access: item layout, sizes, and the two write phases. The only module that touches the AWS SDK.
 
 Layout (docs/data-model.md has the full table):
 - history  pk `{project}#JOB#{job_id}`      sk `STATUS#{create_time:016d}#{status}#{content hash}`
 - no job_id pk `{project}#MSG#{message_id}` sk `STATUS#{create_time:016d}#{status}#{index in report}`
-- current  pk `{project}#JOB#{job_id}`      sk `CURRENT`
+- current  pk `{project}#JOB#{job_id}`      sk `CURRENT`, gsi1pk `{project}#{job_id % 16:02d}`, gsi1sk `JOB#{job_id}`
 - ledger   pk `{project}#{message_id}`      (the idempotency table)
 """
 
@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
-import boto3
-from boto3.dynamodb.types import TypeSerializer
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -30,24 +30,48 @@ Item = dict[str, Any]  # one item in DynamoDB's AttributeValue form
 MAX_ITEM_BYTES = 400 * 1024
 # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html
 BATCH_SIZE = 25
-# Phase-2 writes run concurrently on this many threads; botocore's pool must be as large.
-WRITERS = 16
+# Phase-2 writes run concurrently on this many threads (a 25-job report's 26 calls in one
+# wave); botocore's connection pool is as large.
+WRITERS = 32
+# The project index key is sharded so that no project can exceed one partition's 1,000 WCU
+# even when all its jobs are new at once (docs/capacity.md); a project's jobs are 16 queries.
+GSI_SHARDS = 16
 # UnprocessedItems are retried with capped exponential backoff and full jitter, a bounded
 # number of times, so the function always answers well inside its timeout.
 BATCH_ATTEMPTS = 6
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 0.8
 
-_serialize = TypeSerializer().serialize
+
+def _serialize(value: Any) -> dict[str, Any]:
+    """A JSON value as a DynamoDB AttributeValue.
+
+    boto3's TypeSerializer does this, but importing boto3 costs about 30 ms of cold start
+    (it pulls in s3transfer, measured by `make bench`) and this function needs only botocore.
+    Inputs are already validated (models.py): str, bool, None, int, Decimal, list, dict.
+    """
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, (int, Decimal)):
+        return {"N": str(value)}
+    if isinstance(value, dict):
+        return {"M": {k: _serialize(v) for k, v in value.items()}}
+    if isinstance(value, list):
+        return {"L": [_serialize(v) for v in value]}
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
 
 
 def dynamodb_client() -> Any:
-    """One client per execution environment, shared by every call and thread.
+    """One client per execution environment, shared by every call and thread (botocore clients are thread-safe).
 
     Timeouts are short because DynamoDB answers in milliseconds; botocore's standard retry
     mode retries throttling and 5xx with backoff. Worst case per call: 3 attempts x 3 s plus
     backoff, and the function's timeout (template.yaml) allows for two sequential phases.
     """
-    return boto3.client(
+    return botocore.session.get_session().create_client(
         "dynamodb",
         config=Config(
             connect_timeout=1,
@@ -186,7 +210,7 @@ class JobStatusStore:
                         ":rk": {"S": job.rank},
                         ":jid": {"N": str(job_id)},
                         ":mid": {"S": message_id},
-                        ":g1pk": {"S": project_id},
+                        ":g1pk": {"S": f"{project_id}#{job_id % GSI_SHARDS:02d}"},
                         ":g1sk": {"S": f"JOB#{job_id}"},
                     }
                 )

@@ -1,0 +1,65 @@
+"""Reports of 1, 25 or 100 jobs as HTTP API (ours) and REST API (canonical) events."""
+
+import json
+import uuid
+from typing import Any
+
+PROJECT = "48cc2c48765f481480c7db940d6409d1"
+PATH = f"/v1/{PROJECT}/edgesrv/job-report"
+
+
+def body(jobs: int, message_id: str | None = None) -> str:
+    return json.dumps(
+        {
+            "jobs": [
+                {
+                    "job_id": 99270 + i,
+                    "status": "job_running",
+                    "create_time": 1591104868201 + i,
+                    "exceptions": {"error_id": "Agent.51000", "error_type": "JOB_SUBMIT_EXCEPTION", "exception": ""},
+                }
+                for i in range(jobs)
+            ],
+            "msg_confirm_topic": "hw/events/messages/dli/message/confirm",
+            "message_id": message_id or str(uuid.uuid4()),
+        }
+    )
+
+
+def http_event(jobs: int, message_id: str | None = None) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": "POST /v1/{project_id}/edgesrv/job-report",
+        "rawPath": PATH,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "http": {"method": "POST", "path": PATH},
+            "requestId": uuid.uuid4().hex,
+            "stage": "$default",
+            "routeKey": "POST /v1/{project_id}/edgesrv/job-report",
+        },
+        "pathParameters": {"project_id": PROJECT},
+        "body": body(jobs, message_id),
+        "isBase64Encoded": False,
+    }
+
+
+def rest_event(jobs: int, message_id: str | None = None) -> dict[str, Any]:
+    return {
+        "resource": "/v1/{project_id}/edgesrv/job-report",
+        "path": PATH,
+        "httpMethod": "POST",
+        "headers": {"content-type": "application/json"},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "pathParameters": {"project_id": PROJECT},
+        "requestContext": {
+            "requestId": uuid.uuid4().hex,
+            "stage": "prod",
+            "httpMethod": "POST",
+            "resourcePath": "/v1/{project_id}/edgesrv/job-report",
+        },
+        "body": body(jobs, message_id),
+        "isBase64Encoded": False,
+    }

@@ -1,0 +1,46 @@
+"""Runs in a fresh `python3.13 -S` process, as Lambda starts one: time to import the handler
+(cold init), optionally plus the first report (cold first request), and peak memory.
+
+usage: probe.py VARIANT PATH[:PATH...] [first]    (VARIANT: floor, ours, canonical)
+Prints one JSON line. Kept to the standard library: it must import nothing the variant does not.
+"""
+
+import json
+import resource
+import sys
+import time
+
+started = time.perf_counter()
+sys.dont_write_bytecode = True  # Lambda cannot write bytecode into /var/task or /opt
+variant, paths = sys.argv[1], sys.argv[2].split(":")
+sys.path[:0] = paths
+
+if variant == "floor":
+    import boto3
+    import pydantic  # noqa: F401
+
+    boto3.client("dynamodb")
+    handler = None
+else:
+    import app
+
+    handler = app.lambda_handler
+init_ms = (time.perf_counter() - started) * 1000
+result = {"init_ms": init_ms, "init_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+if len(sys.argv) > 3 and handler is not None:
+    import events  # benchmarks/events.py, on the path the harness gives
+
+    class Context:
+        function_name, memory_limit_in_mb, aws_request_id = "bench", 1024, "cold-1"
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 20_000
+
+    event = events.rest_event(1, "cold-first") if variant == "canonical" else events.http_event(1, "cold-first")
+    response = handler(event, Context())
+    assert response["statusCode"] == 200, response
+    result["first_ms"] = (time.perf_counter() - started) * 1000
+    result["first_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(result))
