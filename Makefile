@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
+# The environments below are independent: build them side by side, each one's output together.
+MAKEFLAGS += --jobs=4 --output-sync=target
 
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
@@ -26,9 +28,10 @@ CHECKOV_VERSION := 3.3.30
 BANDIT_VERSION := 1.9.4
 PIP_AUDIT_VERSION := 2.10.1
 SECURITY := $(TOOLS)/security/bin
+SCHEMATHESIS_VERSION := 4.32.5
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: help install tools run test lint validate security build bench clean
+.PHONY: help install tools run test lint validate security build openapi bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,9 +58,15 @@ $(TOOLS)/security/.installed: Makefile
 	$(SECURITY)/python -m pip install --quiet checkov==$(CHECKOV_VERSION) bandit==$(BANDIT_VERSION) pip-audit==$(PIP_AUDIT_VERSION)
 	touch $@
 
+$(TOOLS)/schemathesis/.installed: Makefile
+	$(need_python313)
+	$(PYTHON313) -m venv $(TOOLS)/schemathesis
+	$(TOOLS)/schemathesis/bin/python -m pip install --quiet schemathesis==$(SCHEMATHESIS_VERSION)
+	touch $@
+
 install: $(VENV)/.installed ## Create .venv with the pinned runtime and development dependencies
 
-tools: $(TOOLS)/sam/.installed $(TOOLS)/security/.installed ## Install SAM CLI, cfn-lint, checkov, bandit, pip-audit (isolated)
+tools: $(TOOLS)/sam/.installed $(TOOLS)/security/.installed $(TOOLS)/schemathesis/.installed ## Install SAM CLI, cfn-lint, checkov, bandit, pip-audit, schemathesis (isolated)
 
 run: install ## Serve the API on http://127.0.0.1:3000 with DynamoDB (moto) on :8000
 	$(PY) -m localapi
@@ -67,6 +76,7 @@ test: install tools ## Lint, type-check, validate the template and run every tes
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	SAM_CLI=$(abspath $(SAM)) CFN_LINT=$(abspath $(CFN_LINT)) SECURITY_TOOLS=$(abspath $(SECURITY)) \
+	  SCHEMATHESIS=$(abspath $(TOOLS)/schemathesis/bin/schemathesis) \
 	  REQUIRE_TOOLS=1 $(PY) -m pytest
 
 lint: install ## ruff and mypy only
@@ -86,6 +96,9 @@ security: tools ## checkov on the template, bandit on the function, pip-audit on
 build: tools ## sam build (no container): function and layer, arm64, into .aws-sam/
 	$(need_python313)
 	PATH="$(dir $(PYTHON313)):$$PATH" $(SAM) build --template template.yaml
+
+openapi: install ## Regenerate docs/openapi.json from the code (a test fails when it drifts)
+	$(PY) -m localapi.openapi
 
 bench: install ## Cold start, CPU, DynamoDB phases, write units and cost, against floor and canonical design
 	$(PY) -m benchmarks

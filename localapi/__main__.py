@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  DynamoDB  {api.dynamodb_url}  (moto, in memory; tables: {tables})\n"
         f"\nSend the seed example:\n"
         f"  curl -sS -X POST {api.url}{route} -H 'Content-Type: application/json' -d {shlex.quote(seed_body)}\n"
+        f"\nAPI explorer (Swagger UI, local only): {api.url}/swagger\n"
         f"\nSee what was stored (any credentials and region work):\n"
         f"  aws dynamodb scan --endpoint-url {api.dynamodb_url} --table-name {next(iter(api.template.tables()))}\n"
         f"\nCtrl-C stops.",

@@ -199,6 +199,8 @@ class LocalApi:
 
     def respond(self, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
         raw_path, _, query = target.partition("?")
+        if method == "GET" and raw_path in ("/swagger", "/swagger/openapi.json"):
+            return self._explorer(raw_path)
         match = self._route.match(raw_path)
         if method != self.function.method or not match:
             return NOT_FOUND
@@ -220,6 +222,24 @@ class LocalApi:
             print(f"function error: {type(exc).__name__}: {exc}", file=sys.stderr)
             return INTERNAL_ERROR
         return result if isinstance(result, dict) and "statusCode" in result else _json(200, result)
+
+    def _explorer(self, path: str) -> dict[str, Any]:
+        """The API explorer of the original API page: Swagger UI on the OpenAPI document, local only."""
+        from localapi import openapi  # noqa: PLC0415 - built on first use, never in the function
+
+        if path == "/swagger":
+            return {
+                "statusCode": 200,
+                "headers": {"content-type": "text/html; charset=utf-8"},
+                "body": openapi.swagger_page("/swagger/openapi.json"),
+            }
+        spec = openapi.document() | {"servers": [{"url": self.url, "description": "make run"}]}
+        # The local API does not check SigV4 (API Gateway does, when deployed): no security here.
+        for operation in spec["paths"].values():
+            for method in operation.values():
+                method.pop("security", None)
+        spec["components"].pop("securitySchemes", None)
+        return _json(200, spec)
 
     def _event(
         self,
@@ -352,7 +372,12 @@ def _handler_class(api: LocalApi) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+        def __getattr__(self, name: str) -> Any:
+            # Every method, TRACE or made up, gets the route table's answer (404), as API Gateway
+            # gives, instead of http.server's 501 page.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
             pass  # one access line per request is printed by _serve

@@ -24,6 +24,15 @@ class Case:
     http_only: bool = False  # cannot reach the function (API Gateway or Lambda refuses it first)
 
 
+def assert_refused(case: Case, status: int, envelope: dict[str, Any]) -> None:
+    """The case's status, the error envelope with its DLI code, and a message naming the field."""
+    assert status == case.status, envelope
+    assert envelope["is_success"] is False
+    assert envelope["error_code"] == case.code
+    assert envelope["error_msg"] == envelope["message"]
+    assert envelope["message"].startswith(case.field), envelope["message"]
+
+
 def body(**fields: Any) -> bytes:
     document: dict[str, Any] = {"jobs": [OK_JOB], "message_id": "battery"}
     document.update(fields)

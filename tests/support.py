@@ -6,6 +6,7 @@ import base64
 import copy
 import json
 import uuid
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,18 @@ def event(
         "body": base64.b64encode(raw).decode() if base64_encoded else raw.decode(),
         "isBase64Encoded": base64_encoded,
     }
+
+
+def reply_json(
+    handler: BaseHTTPRequestHandler, status: int, payload: bytes, headers: dict[str, str] | None = None
+) -> None:
+    """Answer from a test HTTP server: status, headers, a JSON body in one go."""
+    handler.send_response(status)
+    for name, value in {"content-type": "application/json", **(headers or {})}.items():
+        handler.send_header(name, value)
+    handler.send_header("content-length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)
 
 
 def scan(client: Any, table: str) -> list[dict[str, Any]]:

@@ -33,4 +33,9 @@ app = create_app(
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # API Gateway always sends the stage; hand-written test events often leave it out, and the
+    # resolver needs it to find the route. This API serves only its $default stage.
+    request_context = event.setdefault("requestContext", {})
+    if isinstance(request_context, dict):
+        request_context.setdefault("stage", "$default")
     return app.resolve(event, context)

@@ -99,3 +99,13 @@ def test_query_string_is_ignored(local: Local):
     assert (
         local.request("POST", f"/v1/{PROJECT}/edgesrv/job-report?x=1", json.dumps(report(job())).encode()).status == 200
     )
+
+
+def test_api_explorer_serves_swagger_ui_and_the_document_for_the_local_route(local: Local):
+    page = local.request("GET", "/swagger")
+    assert page.status == 200
+    assert b"swagger-ui" in page.raw
+    assert b"/swagger/openapi.json" in page.raw
+    spec = local.request("GET", "/swagger/openapi.json").json
+    assert spec["servers"] == [{"url": f"http://127.0.0.1:{local.port}", "description": "make run"}]
+    assert "/v1/{project_id}/edgesrv/job-report" in spec["paths"]

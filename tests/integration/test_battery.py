@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.battery import CASES, GOOD, GOOD_CONTENT_TYPES, Case
+from tests.battery import CASES, GOOD, GOOD_CONTENT_TYPES, Case, assert_refused
 from tests.support import JOB_TABLE, LEDGER_TABLE, RUN, body_of, event, everything
 
 EMPTY: dict[str, list[Any]] = {JOB_TABLE: [], LEDGER_TABLE: []}
@@ -18,12 +18,7 @@ EMPTY: dict[str, list[Any]] = {JOB_TABLE: [], LEDGER_TABLE: []}
 @pytest.mark.parametrize("case", [c for c in CASES if not c.http_only], ids=lambda c: c.name)
 def test_bad_input_is_refused_by_the_handler_and_writes_nothing(handler, ddb, case: Case):
     response = handler(event(case.body, project=case.project or "battery", content_type=case.content_type))
-    body = body_of(response)
-    assert response["statusCode"] == case.status, body
-    assert body["is_success"] is False
-    assert body["error_code"] == case.code
-    assert body["error_msg"] == body["message"]
-    assert body["message"].startswith(case.field), body["message"]
+    assert_refused(case, response["statusCode"], body_of(response))
     assert everything(ddb) == EMPTY
     RUN["bad inputs"].add(("handler", case.name))
 

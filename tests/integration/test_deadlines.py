@@ -13,7 +13,7 @@ import pytest
 
 from localapi.template import LocalTemplate
 from service.store import dynamodb_client
-from tests.support import RUN, body_of, event, job, report
+from tests.support import RUN, body_of, event, job, reply_json, report
 
 FUNCTION_TIMEOUT_S = LocalTemplate.read().function().timeout_s
 
@@ -37,12 +37,7 @@ class Misbehaving(BaseHTTPRequestHandler):
             "throttle": (400, {"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "slow"}),
             "error": (500, {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "oops"}),
         }[mode]
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/x-amz-json-1.0")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        reply_json(self, status, json.dumps(body).encode(), {"content-type": "application/x-amz-json-1.0"})
 
     def log_message(self, *args: Any) -> None:
         pass

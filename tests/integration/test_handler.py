@@ -65,6 +65,7 @@ def test_seed_example_is_stored_with_its_exceptions_object_intact(handler, ddb):
     # And the ledger holds the message_id, the current item the status
     (ledger,) = [deserialize(i) for i in scan(ddb, LEDGER_TABLE)]
     assert ledger["pk"] == f"{PROJECT}#uuid"
+    assert (ledger["message_id"], ledger["project_id"]) == ("uuid", PROJECT)
     assert ledger["msg_confirm_topic"] == "hw/events/messages/dli/message/confirm"
     assert current(ddb, 99270)["status"] == "job_submit_fail"
 
@@ -358,3 +359,16 @@ def test_project_index_is_sharded_and_lists_every_job(handler, ddb):
         )
         listed += [item["gsi1sk"]["S"] for item in page["Items"]]
     assert sorted(listed) == sorted(f"JOB#{i}" for i in range(1, 41))
+
+
+def test_hand_written_event_without_stage_or_headers_is_served(handler, ddb):
+    # Given the smallest payload-2.0 event a person might write by hand
+    minimal = {
+        "version": "2.0",
+        "rawPath": f"/v1/{PROJECT}/edgesrv/job-report",
+        "requestContext": {"http": {"method": "POST"}},
+        "body": json.dumps(report(job(job_id=77))),
+    }
+    # Then it is routed as on the $default stage
+    assert handler(minimal)["statusCode"] == 200
+    assert current(ddb, 77)["status"] == "job_running"

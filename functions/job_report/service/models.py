@@ -82,8 +82,10 @@ def _text_or_object(value: Any) -> str | dict[str, Any]:
     raise PydanticCustomError("freeform_type", "must be a string or a JSON object, got {kind}", {"kind": _kind(value)})
 
 
-JobId = Annotated[int, BeforeValidator(_integer), Field(ge=1, le=MAX_JOB_ID)]
-CreateTime = Annotated[int, BeforeValidator(_integer), Field(ge=0, le=MAX_CREATE_TIME)]
+# The bounds come first so that they constrain the integer itself (and show in the OpenAPI
+# document as minimum/maximum); _integer runs before them.
+JobId = Annotated[int, Field(ge=1, le=MAX_JOB_ID), BeforeValidator(_integer)]
+CreateTime = Annotated[int, Field(ge=0, le=MAX_CREATE_TIME), BeforeValidator(_integer)]
 Status = Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
 TextOrObject = Annotated[
     str | dict[str, Any],
@@ -228,9 +230,15 @@ def describe(exc: ValidationError) -> str:
 
 def _reword(message: str) -> str:
     # pydantic's own messages ("Input should be ...", "String should ...") read better as "must ...".
-    for prefix in ("Input should be", "String should", "List should", "Value should"):
+    for prefix, replacement in (
+        ("Input should", "must"),
+        ("String should", "must"),
+        ("List should", "must"),
+        ("Value should", "must"),
+    ):
         if message.startswith(prefix):
-            return "must" + message[len(prefix) :].replace(" have at least 1 item after validation", " not be empty")
+            rest = message[len(prefix) :].replace(" have at least 1 item after validation", " not be empty")
+            return replacement + rest
     return message
 
 

@@ -89,6 +89,8 @@ class Writes:
 
     ledger_key: str
     payload_hash: str
+    project_id: str
+    message_id: str
     ledger_extra: Item = field(default_factory=dict)
     history: list[Item] = field(default_factory=list)
     current: list[Item] = field(default_factory=list)
@@ -168,7 +170,12 @@ class JobStatusStore:
         *,
         report_extra: dict[str, Any],
     ) -> Writes:
-        writes = Writes(ledger_key=f"{project_id}#{message_id}", payload_hash=payload_hash)
+        writes = Writes(
+            ledger_key=f"{project_id}#{message_id}",
+            payload_hash=payload_hash,
+            project_id=project_id,
+            message_id=message_id,
+        )
         if report_extra:
             writes.ledger_extra = {"extra": _serialize(report_extra)}
         seen: set[tuple[str, str]] = set()
@@ -229,9 +236,13 @@ class JobStatusStore:
             ":now": {"N": str(now_ms)},
             ":exp": {"N": str(now_ms // 1000 + self._ledger_ttl_s)},
             ":n": {"N": str(job_count)},
+            ":p": {"S": writes.project_id},
+            ":m": {"S": writes.message_id},
         }
         sets = [
             "payload_hash = :h",
+            "project_id = :p",
+            "message_id = :m",
             "received_at = if_not_exists(received_at, :now)",
             "expires_at = if_not_exists(expires_at, :exp)",
             "job_count = :n",
