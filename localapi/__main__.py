@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\nSend the seed example:\n"
         f"  curl -sS -X POST {api.url}{route} -H 'Content-Type: application/json' -d {shlex.quote(seed_body)}\n"
         f"\nAPI explorer (Swagger UI, local only): {api.url}/swagger\n"
-        f"\nSee what was stored (any credentials and region work):\n"
+        f"\nSee what was stored (any credentials and region work, but the CLI needs some):\n"
+        f"  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 \\\n"
         f"  aws dynamodb scan --endpoint-url {api.dynamodb_url} --table-name {next(iter(api.template.tables()))}\n"
         f"\nCtrl-C stops.",
         flush=True,

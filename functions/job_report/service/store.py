@@ -289,6 +289,8 @@ class JobStatusStore:
             tasks.append(partial(self._put_batch, batch))
         for update in writes.current:
             tasks.append(partial(self._update_current, update, received_at_ms))
+        if not tasks:
+            return
         # The last task runs on this thread: a 1-job report needs no thread hand-off for it.
         futures: list[Future[None]] = [self._pool.submit(task) for task in tasks[:-1]]
         errors: list[BaseException] = []
