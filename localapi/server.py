@@ -154,7 +154,9 @@ class LocalApi:
             "AWS_LAMBDA_FUNCTION_NAME": self.function.logical_id,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.function.memory_mb),
             "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_url,
-            "AWS_ENDPOINT_URL_IOT_DATA": self.dynamodb_url,  # moto's server answers IoT publishes too
+            # moto's server answers IoT publishes too; botocore names the variable after the
+            # service id, "IoT Data Plane".
+            "AWS_ENDPOINT_URL_IOT_DATA_PLANE": self.dynamodb_url,
             "PYTHONUNBUFFERED": "1",  # the function's log lines appear as they are written
             **self.function.environment,
         }

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -61,11 +62,9 @@ class Local:
         return boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{self.dynamodb_port}", region_name="eu-west-1")
 
 
-@pytest.fixture(scope="session")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
+def start_local(log: Path, *options: str) -> tuple[subprocess.Popen[bytes], Local]:
+    """`python -m localapi` on free ports; its output goes to `log` (a pipe nobody reads would fill)."""
     api_port, dynamodb_port = free_port(), free_port()
-    # The server's output goes to a file: a pipe nobody reads would fill and block the workers.
-    log = tmp_path_factory.mktemp("localapi") / "output.log"
     with log.open("w") as sink:
         process = subprocess.Popen(
             [
@@ -78,7 +77,7 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
                 str(dynamodb_port),
                 "--workers",
                 "3",
-                "--quiet",
+                *options,
             ],
             cwd=ROOT,
             stdout=sink,
@@ -91,8 +90,14 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
     if process.poll() is not None or "Ctrl-C stops." not in log.read_text():
         process.kill()
         pytest.fail("the local API did not start:\n" + log.read_text())
+    return process, Local(api_port, dynamodb_port)
+
+
+@pytest.fixture(scope="session")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
+    process, api = start_local(tmp_path_factory.mktemp("localapi") / "output.log", "--quiet")
     try:
-        yield Local(api_port, dynamodb_port)
+        yield api
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -1,0 +1,30 @@
+"""`make run` with the confirmation publish on: the local IoT Core (moto) receives, and the console shows, each one."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+from tests.e2e.conftest import start_local
+from tests.support import seed_body
+
+
+def test_make_run_publishes_and_shows_one_confirmation_per_report_and_replay(tmp_path: Path):
+    log = tmp_path / "output.log"
+    process, local = start_local(log, "--parameter", "ConfirmTopicPublish=true")
+    try:
+        project = uuid.uuid4().hex
+        body = seed_body()
+        first, replay = local.post(project, body), local.post(project, body)
+        assert (first.status, replay.status) == (200, 200)
+        time.sleep(0.5)
+        shown = [line for line in log.read_text().splitlines() if line.startswith("IoT publish to ")]
+        assert (
+            shown
+            == ['IoT publish to hw/events/messages/dli/message/confirm: {"message_id": "uuid", "is_success": true}'] * 2
+        )
+        assert "confirmation publish failed" not in log.read_text()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
