@@ -2,8 +2,6 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-# The environments below are independent: build them side by side, each one's output together.
-MAKEFLAGS += --jobs=4 --output-sync=target
 
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
@@ -29,6 +27,10 @@ BANDIT_VERSION := 1.9.4
 PIP_AUDIT_VERSION := 2.10.1
 SECURITY := $(TOOLS)/security/bin
 SCHEMATHESIS_VERSION := 4.32.5
+# Swagger UI for the local API explorer, from the npm registry when npm is there (else the page
+# loads it from a CDN); never part of the deployed function.
+SWAGGER_UI_VERSION := 5.35.0
+SWAGGER_UI := $(if $(shell command -v npm 2>/dev/null),$(TOOLS)/swagger-ui/.installed)
 export BC_SKIP_MAPPING := TRUE
 
 .PHONY: help install tools run test lint validate security build openapi bench clean
@@ -64,11 +66,20 @@ $(TOOLS)/schemathesis/.installed: Makefile
 	$(TOOLS)/schemathesis/bin/python -m pip install --quiet schemathesis==$(SCHEMATHESIS_VERSION)
 	touch $@
 
+$(TOOLS)/swagger-ui/.installed: Makefile
+	rm -rf $(TOOLS)/swagger-ui && mkdir -p $(TOOLS)/swagger-ui
+	cd $(TOOLS)/swagger-ui && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) > /dev/null && tar -xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz && rm swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz
+	touch $@
+
 install: $(VENV)/.installed ## Create .venv with the pinned runtime and development dependencies
 
-tools: $(TOOLS)/sam/.installed $(TOOLS)/security/.installed $(TOOLS)/schemathesis/.installed ## Install SAM CLI, cfn-lint, checkov, bandit, pip-audit, schemathesis (isolated)
+# The tool environments are independent: built side by side, each one's output kept together.
+TOOL_ENVS := $(TOOLS)/sam/.installed $(TOOLS)/security/.installed $(TOOLS)/schemathesis/.installed $(SWAGGER_UI)
 
-run: install ## Serve the API on http://127.0.0.1:3000 with DynamoDB (moto) on :8000
+tools: ## Install SAM CLI, cfn-lint, checkov, bandit, pip-audit, schemathesis (isolated)
+	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target $(TOOL_ENVS)
+
+run: install $(SWAGGER_UI) ## Serve the API on http://127.0.0.1:3000 with DynamoDB (moto) on :8000
 	$(PY) -m localapi
 
 test: install tools ## Lint, type-check, validate the template and run every test

@@ -129,13 +129,18 @@ def render() -> str:
     return json.dumps(document(), indent=2, sort_keys=False) + "\n"
 
 
-def swagger_page(spec_url: str) -> str:
-    """A Swagger UI page for the local API (its assets come from a CDN in the user's browser)."""
+SWAGGER_UI = ROOT / ".tools" / "swagger-ui" / "package"  # `make run` fetches it from npm
+SWAGGER_UI_CDN = "https://unpkg.com/swagger-ui-dist@5"
+SWAGGER_UI_FILES = ("swagger-ui.css", "swagger-ui-bundle.js")
+
+
+def swagger_page(spec_url: str, assets: str) -> str:
+    """A Swagger UI page for the local API: assets from `assets` (vendored, or the CDN)."""
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Edge job-report API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
+<link rel="stylesheet" href="{assets}/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script src="{assets}/swagger-ui-bundle.js"></script>
 <script>SwaggerUIBundle({{url: "{spec_url}", dom_id: "#swagger-ui"}});</script>
 </body></html>
 """

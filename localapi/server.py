@@ -201,7 +201,7 @@ class LocalApi:
 
     def respond(self, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
         raw_path, _, query = target.partition("?")
-        if method == "GET" and raw_path in ("/swagger", "/swagger/openapi.json"):
+        if method == "GET" and (raw_path in ("/swagger", "/swagger/openapi.json") or raw_path.startswith("/swagger/")):
             return self._explorer(raw_path)
         match = self._route.match(raw_path)
         if method != self.function.method or not match:
@@ -229,12 +229,18 @@ class LocalApi:
         """The API explorer of the original API page: Swagger UI on the OpenAPI document, local only."""
         from localapi import openapi  # noqa: PLC0415 - built on first use, never in the function
 
+        vendored = all((openapi.SWAGGER_UI / name).exists() for name in openapi.SWAGGER_UI_FILES)
         if path == "/swagger":
-            return {
-                "statusCode": 200,
-                "headers": {"content-type": "text/html; charset=utf-8"},
-                "body": openapi.swagger_page("/swagger/openapi.json"),
-            }
+            assets = "/swagger/assets" if vendored else openapi.SWAGGER_UI_CDN
+            page = openapi.swagger_page("/swagger/openapi.json", assets)
+            return {"statusCode": 200, "headers": {"content-type": "text/html; charset=utf-8"}, "body": page}
+        name = path.removeprefix("/swagger/assets/")
+        if path.startswith("/swagger/assets/") and vendored and name in openapi.SWAGGER_UI_FILES:
+            kind = "text/css" if name.endswith(".css") else "application/javascript"
+            body = base64.b64encode((openapi.SWAGGER_UI / name).read_bytes()).decode()
+            return {"statusCode": 200, "headers": {"content-type": kind}, "body": body, "isBase64Encoded": True}
+        if path != "/swagger/openapi.json":
+            return NOT_FOUND
         spec = openapi.document() | {"servers": [{"url": self.url, "description": "make run"}]}
         # The local API does not check SigV4 (API Gateway does, when deployed): no security here.
         for operation in spec["paths"].values():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
+from localapi.openapi import SWAGGER_UI
 from tests.e2e.conftest import Local
 from tests.support import EVENTS, PROJECT, SUCCESS, deserialize, job, report
 
@@ -106,6 +107,12 @@ def test_api_explorer_serves_swagger_ui_and_the_document_for_the_local_route(loc
     assert page.status == 200
     assert b"swagger-ui" in page.raw
     assert b"/swagger/openapi.json" in page.raw
+    if SWAGGER_UI.exists():  # vendored by `make run` / `make tools` where npm is available
+        assert b'src="/swagger/assets/swagger-ui-bundle.js"' in page.raw
+        script = local.request("GET", "/swagger/assets/swagger-ui-bundle.js")
+        assert (script.status, script.headers["content-type"]) == (200, "application/javascript")
+        assert len(script.raw) > 100_000
+    assert local.request("GET", "/swagger/assets/../../template.yaml").status == 404
     spec = local.request("GET", "/swagger/openapi.json").json
     assert spec["servers"] == [{"url": f"http://127.0.0.1:{local.port}", "description": "make run"}]
     assert "/v1/{project_id}/edgesrv/job-report" in spec["paths"]
