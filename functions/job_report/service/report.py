@@ -58,7 +58,6 @@ def status_rank(status: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     replayed: bool
-    job_count: int
     stored: int  # history items written (duplicates within the report count once)
     unknown_statuses: int
     confirmed: bool | None = None  # None: no publish was due (publishing off, or no topic)
@@ -125,7 +124,6 @@ class ReportService:
             confirmed = self._publisher.publish(report.msg_confirm_topic, report.message_id)
         return Outcome(
             replayed=replayed,
-            job_count=len(entries),
             stored=len(writes.history),
             unknown_statuses=sum(job.status not in KNOWN_STATUSES for job in report.jobs),
             confirmed=confirmed,
