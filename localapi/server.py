@@ -201,7 +201,7 @@ class LocalApi:
 
     def respond(self, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
         raw_path, _, query = target.partition("?")
-        if method == "GET" and (raw_path in ("/swagger", "/swagger/openapi.json") or raw_path.startswith("/swagger/")):
+        if method == "GET" and (raw_path == "/swagger" or raw_path.startswith("/swagger/")):
             return self._explorer(raw_path)
         match = self._route.match(raw_path)
         if method != self.function.method or not match:

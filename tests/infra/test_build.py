@@ -21,6 +21,12 @@ from tests.support import EVENTS, SUCCESS
 PYTHON313 = Path(sys.executable).parent  # the venv's python is 3.13; sam build needs one on PATH
 
 
+def run_sam(sam: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sam, *args], cwd=ROOT, capture_output=True, text=True, timeout=600, env=sam_env(), check=False
+    )
+
+
 def sam_env() -> dict[str, str]:
     return {
         **os.environ,
@@ -32,23 +38,15 @@ def sam_env() -> dict[str, str]:
 
 @pytest.mark.tools
 def test_sam_build_produces_function_and_arm64_layer(sam, tmp_path):
-    result = subprocess.run(
-        [
-            sam,
-            "build",
-            "--template",
-            "template.yaml",
-            "--build-dir",
-            str(tmp_path / "build"),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=sam_env(),
-        check=False,
+    result = run_sam(
+        sam,
+        "build",
+        "--template",
+        "template.yaml",
+        "--build-dir",
+        str(tmp_path / "build"),
+        "--cache-dir",
+        str(tmp_path / "cache"),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     layer = tmp_path / "build" / "DependenciesLayer" / "python"
@@ -64,7 +62,8 @@ def test_sam_build_produces_function_and_arm64_layer(sam, tmp_path):
     assert {p.name.split(".")[0] for p in function.rglob("*.cpython-313.pyc")} >= {"app", "api", "models", "store"}
 
 
-needs_docker = pytest.mark.skipif(container_runtime() is not None, reason=f"sam local: {container_runtime()}")
+SAM_LOCAL_BLOCKER = container_runtime()
+needs_docker = pytest.mark.skipif(SAM_LOCAL_BLOCKER is not None, reason=f"sam local: {SAM_LOCAL_BLOCKER}")
 
 
 @pytest.fixture
@@ -94,15 +93,7 @@ def local_dynamodb(tmp_path):
 @pytest.mark.docker
 @needs_docker
 def test_sam_local_invoke_answers_the_seed_event(sam, local_dynamodb):
-    result = subprocess.run(
-        [sam, "local", "invoke", "JobReportFunction", "--event", str(EVENTS / "seed.json"), *local_dynamodb],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=sam_env(),
-        check=False,
-    )
+    result = run_sam(sam, "local", "invoke", "JobReportFunction", "--event", str(EVENTS / "seed.json"), *local_dynamodb)
     response = json.loads(result.stdout.strip().splitlines()[-1])
     assert response["statusCode"] == 200, result.stderr
     assert json.loads(response["body"]) == SUCCESS
