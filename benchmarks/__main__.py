@@ -20,13 +20,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from localapi.template import LocalTemplate
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"
 HERE = ROOT / "benchmarks"
 PYTHON = sys.executable  # the project venv's python3.13; run with -S it sees none of the venv
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 DELAY_S = 0.05  # injected into every DynamoDB call to count sequential phases
-MEMORY_MB = 1024  # template.yaml's MemorySize, used for both designs
+MEMORY_MB = LocalTemplate.read().function().memory_mb  # template.yaml's MemorySize, used for both designs
 # Unit prices, us-east-1, from the AWS pricing pages for API Gateway, Lambda and DynamoDB as of
 # 2026-11-30 (DynamoDB on-demand prices as cut on 2024-11-01).
 PRICES = {
