@@ -111,6 +111,12 @@ CASES = [
     Case("create_time negative", with_job(create_time=-1), "jobs[0].create_time"),
     Case("create_time 2^53 + 1", with_job(create_time=2**53 + 1), "jobs[0].create_time"),
     Case("create_time 2^70", with_job(create_time=2**70), "jobs[0].create_time"),
+    Case(
+        "job_id 1e10000000 (never expanded)",
+        b'{"jobs":[{"status":"s","create_time":1,"job_id":1e10000000}],"message_id":"m"}',
+        "jobs[0].job_id",
+    ),
+    Case("create_time 1e400", b'{"jobs":[{"status":"s","create_time":1e400}],"message_id":"m"}', "jobs[0].create_time"),
     Case("job_id true", with_job(job_id=True), "jobs[0].job_id"),
     Case("create_time false", with_job(create_time=False), "jobs[0].create_time"),
     Case("job_id 1.5", with_job(job_id=1.5), "jobs[0].job_id"),

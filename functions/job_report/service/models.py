@@ -46,7 +46,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, exactly
 
 
 def _short(value: object) -> str:
-    text = value if isinstance(value, str) else repr(value)
+    text = value if isinstance(value, str) else str(value)
     return text if len(text) <= _ECHO else text[:_ECHO] + "…"
 
 
@@ -61,6 +61,10 @@ def _integer(value: Any) -> Any:
             )
         return int(value)
     if isinstance(value, Decimal):
+        # Only numbers too large for _number to expand arrive here integral (1e400, 1e999999999);
+        # int() would build every digit, so anything past 2^63's 19 digits is refused first.
+        if value.adjusted() > 19:
+            raise PydanticCustomError("int_too_large", "is out of range, got {value}", {"value": _short(value)})
         if value != value.to_integral_value():
             raise PydanticCustomError("int_from_float", "must be a whole number, got {value}", {"value": _short(value)})
         return int(value)
@@ -199,13 +203,13 @@ def parse_report(raw: bytes, *, max_jobs: int) -> JobReport:
     except UnicodeDecodeError as exc:
         raise InvalidReport(f"body: not valid UTF-8 (byte {exc.start})") from None
     except _DuplicateKey as exc:
-        raise InvalidReport(f"body: duplicate key {_short(str(exc))!r}") from None
+        raise InvalidReport(f"body: duplicate key {_short(exc)!r}") from None
     except json.JSONDecodeError as exc:
         raise InvalidReport(f"body: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise InvalidReport("body: nested too deeply") from None
     except ValueError as exc:  # e.g. NaN, or an integer literal beyond Python's digit limit
-        raise InvalidReport(f"body: malformed JSON: {_short(str(exc))}") from None
+        raise InvalidReport(f"body: malformed JSON: {_short(exc)}") from None
     if not isinstance(document, dict):
         raise InvalidReport(f"body: must be a JSON object, got {_kind(document)}")
     try:
@@ -284,7 +288,7 @@ def _check_value(value: Any, path: str, depth: int) -> None:
         for index, item in enumerate(value):
             _check_value(item, f"{path}[{index}]", depth + 1)
     elif isinstance(value, (int, Decimal)) and not isinstance(value, bool) and not _storable_number(value):
-        raise InvalidReport(f"{path}: the number {_short(str(value))} is beyond DynamoDB's range or precision")
+        raise InvalidReport(f"{path}: the number {_short(value)} is beyond DynamoDB's range or precision")
 
 
 def _storable_number(value: int | Decimal) -> bool:
