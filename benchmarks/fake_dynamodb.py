@@ -13,7 +13,6 @@ GET /__log returns (and clears) the calls with their write units.
 from __future__ import annotations
 
 import json
-import math
 import re
 import sys
 import threading
@@ -22,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "functions" / "job_report"))
-from service.store import item_size
+from service.store import write_units  # DynamoDB's size and billing rules, shared with the function
 
 STATE: dict[str, Any] = {"mode": "new", "delay": 0.0, "replay_item": {}, "log": []}
 LOCK = threading.Lock()
@@ -30,18 +29,14 @@ CONDITION_FAILED = "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedExcep
 _SET = re.compile(r"([#\w]+)\s*=\s*(?:if_not_exists\([^,]+,\s*)?(:\w+)")
 
 
-def units(size: int) -> int:
-    return max(1, math.ceil(size / 1024))
-
-
-def updated_item_size(request: dict[str, Any]) -> int:
-    """The size of the item an UpdateItem leaves: its key plus every attribute it sets."""
+def updated_item(request: dict[str, Any]) -> dict[str, Any]:
+    """The item an UpdateItem leaves: its key plus every attribute it sets."""
     names = request.get("ExpressionAttributeNames", {})
     values = request.get("ExpressionAttributeValues", {})
     item = dict(request["Key"])
     for name, placeholder in _SET.findall(request.get("UpdateExpression", "")):
         item[names.get(name, name)] = values[placeholder]
-    return item_size(item)
+    return item
 
 
 def answer(operation: str, request: dict[str, Any]) -> tuple[int, dict[str, Any], int]:
@@ -49,15 +44,15 @@ def answer(operation: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]
     replay = STATE["mode"] == "replay"
     table = request.get("TableName", "")
     if operation == "BatchWriteItem":
-        wru = sum(units(item_size(r["PutRequest"]["Item"])) for rs in request["RequestItems"].values() for r in rs)
+        wru = sum(write_units(r["PutRequest"]["Item"]) for rs in request["RequestItems"].values() for r in rs)
         return 200, {"UnprocessedItems": {}}, wru
     if operation == "PutItem":  # the canonical design's idempotency lock
-        wru = units(item_size(request["Item"]))
+        wru = write_units(request["Item"])
         if replay and "attribute_not_exists" in request.get("ConditionExpression", ""):
             return 400, {"__type": CONDITION_FAILED, "message": "exists", "Item": STATE["replay_item"]}, wru
         return 200, {}, wru
     if operation == "UpdateItem":
-        wru = units(updated_item_size(request))
+        wru = write_units(updated_item(request))
         ledger = "payload_hash = :h" in request.get("ConditionExpression", "")
         if replay and ledger:
             return 200, {"Attributes": {"pk": request["Key"]["pk"], "received_at": {"N": "1796000000000"}}}, wru

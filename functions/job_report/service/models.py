@@ -226,24 +226,16 @@ def describe(exc: ValidationError) -> str:
     first = errors[0]
     path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"]).lstrip(".")
     message = "field required" if first["type"] == "missing" else _reword(first["msg"])
-    if first["type"] == "string_type":
-        message = "must be a string"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{path or 'body'}: {message}{more}"
 
 
+_SHOULD = re.compile(r"^(?:Input|String|List|Value) should")
+
+
 def _reword(message: str) -> str:
-    # pydantic's own messages ("Input should be ...", "String should ...") read better as "must ...".
-    for prefix, replacement in (
-        ("Input should", "must"),
-        ("String should", "must"),
-        ("List should", "must"),
-        ("Value should", "must"),
-    ):
-        if message.startswith(prefix):
-            rest = message[len(prefix) :].replace(" have at least 1 item after validation", " not be empty")
-            return replacement + rest
-    return message
+    """pydantic's "Input should be ..." as "must be ...", the contract's voice."""
+    return _SHOULD.sub("must", message).replace(" have at least 1 item after validation", " not be empty")
 
 
 # --- what DynamoDB can store -----------------------------------------------------------------

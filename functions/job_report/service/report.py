@@ -93,7 +93,8 @@ class ReportService:
     def accept(self, project_id: str, report: JobReport) -> Outcome:
         documents = [job_document(job) for job in report.jobs]
         texts = [canonical(doc) for doc in documents]
-        newest = _newest_per_job(report)
+        ranks = [status_rank(job.status) for job in report.jobs]
+        newest = _newest_per_job(report, ranks)
         entries = [
             JobEntry(
                 index=index,
@@ -101,9 +102,9 @@ class ReportService:
                 extra_names=frozenset(job.model_extra or ()),
                 digest=hashlib.sha256(text.encode()).hexdigest()[:16],
                 newest=index in newest,
-                rank=status_rank(job.status),
+                rank=rank,
             )
-            for index, (job, doc, text) in enumerate(zip(report.jobs, documents, texts, strict=True))
+            for index, (job, doc, text, rank) in enumerate(zip(report.jobs, documents, texts, ranks, strict=True))
         ]
         extra = dict(report.model_extra or {})
         writes = self._store.prepare(
@@ -130,21 +131,16 @@ class ReportService:
         )
 
 
-def _newest_per_job(report: JobReport) -> set[int]:
+def _newest_per_job(report: JobReport, ranks: list[str]) -> set[int]:
     """Indexes of the jobs whose status should update the current item: one per job_id."""
-    best: dict[int, int] = {}
+    best: dict[int, tuple[tuple[int, str], int]] = {}
     for index, job in enumerate(report.jobs):
         if job.job_id is None:
             continue
-        held = best.get(job.job_id)
-        if held is None or _order(report, index) > _order(report, held):
-            best[job.job_id] = index
-    return set(best.values())
-
-
-def _order(report: JobReport, index: int) -> tuple[int, str]:
-    job = report.jobs[index]
-    return job.create_time, status_rank(job.status)
+        order = (job.create_time, ranks[index])
+        if job.job_id not in best or order > best[job.job_id][0]:
+            best[job.job_id] = (order, index)
+    return {index for _, index in best.values()}
 
 
 def _payload_hash(report: JobReport, job_texts: list[str], extra: dict[str, object]) -> str:

@@ -87,13 +87,16 @@ def dynamodb_client() -> Any:
 class Writes:
     """Everything one report writes, built and size-checked before anything is sent."""
 
-    ledger_key: str
     payload_hash: str
     project_id: str
     message_id: str
     ledger_extra: Item = field(default_factory=dict)
     history: list[Item] = field(default_factory=list)
     current: list[Item] = field(default_factory=list)
+
+    @property
+    def ledger_key(self) -> str:
+        return f"{self.project_id}#{self.message_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,12 +173,7 @@ class JobStatusStore:
         *,
         report_extra: dict[str, Any],
     ) -> Writes:
-        writes = Writes(
-            ledger_key=f"{project_id}#{message_id}",
-            payload_hash=payload_hash,
-            project_id=project_id,
-            message_id=message_id,
-        )
+        writes = Writes(payload_hash=payload_hash, project_id=project_id, message_id=message_id)
         if report_extra:
             writes.ledger_extra = {"extra": _serialize(report_extra)}
         seen: set[tuple[str, str]] = set()
