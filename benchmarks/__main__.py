@@ -28,7 +28,8 @@ HERE = ROOT / "benchmarks"
 PYTHON = sys.executable  # the project venv's python3.13; run with -S it sees none of the venv
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 DELAY_S = 0.05  # injected into every DynamoDB call to count sequential phases
-MEMORY_MB = LocalTemplate.read().function().memory_mb  # template.yaml's MemorySize, used for both designs
+FUNCTION = LocalTemplate.read().function()
+MEMORY_MB = FUNCTION.memory_mb  # template.yaml's MemorySize, used for both designs
 # Unit prices, us-east-1, from the AWS pricing pages for API Gateway, Lambda and DynamoDB as of
 # 2026-11-30 (DynamoDB on-demand prices as cut on 2024-11-01).
 PRICES = {
@@ -125,8 +126,9 @@ class FakeDynamoDB:
         self.process.terminate()
 
 
-def environment(dynamodb: FakeDynamoDB) -> dict[str, str]:
-    return {
+def environment(dynamodb: FakeDynamoDB) -> dict[str, dict[str, str]]:
+    """Per variant. Ours runs with template.yaml's environment, as deployed; the others with the common part."""
+    common = {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -143,6 +145,7 @@ def environment(dynamodb: FakeDynamoDB) -> dict[str, str]:
         "POWERTOOLS_METRICS_NAMESPACE": "Bench",
         "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here; the SDK is still imported
     }
+    return {"floor": common, "canonical": common, "ours": common | FUNCTION.environment}
 
 
 def run_json(env: dict[str, str], *args: str | Path) -> dict[str, Any]:
@@ -183,17 +186,17 @@ def main() -> int:
     return 0
 
 
-def cold(env: dict[str, str], path: dict[str, str]) -> dict[str, Any]:
+def cold(env: dict[str, dict[str, str]], path: dict[str, str]) -> dict[str, Any]:
     """Fresh processes, interleaved so that drift on a noisy machine hits every variant alike."""
     print("cold starts ...", file=sys.stderr)
     samples: dict[str, list[dict[str, Any]]] = {}
     for run in range(RUNS + 2):
         for variant in ("floor", "ours", "canonical"):
-            init = run_json(env, HERE / "probe.py", variant, path[variant])
+            init = run_json(env[variant], HERE / "probe.py", variant, path[variant])
             if variant != "floor":
                 init |= {
                     k: v
-                    for k, v in run_json(env, HERE / "probe.py", variant, path[variant], "first").items()
+                    for k, v in run_json(env[variant], HERE / "probe.py", variant, path[variant], "first").items()
                     if k.startswith("first")
                 }
             if run >= 2:  # two warm-up rounds: page cache and CPU frequency settle
@@ -203,19 +206,21 @@ def cold(env: dict[str, str], path: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def warm(env: dict[str, str], path: dict[str, str], dynamodb: FakeDynamoDB) -> dict[str, Any]:
+def warm(env: dict[str, dict[str, str]], path: dict[str, str], dynamodb: FakeDynamoDB) -> dict[str, Any]:
     print("warm CPU per report ...", file=sys.stderr)
     dynamodb.control(mode="new", delay=0)
     out: dict[str, Any] = {}
     for jobs, count in ((1, 200), (25, 60), (100, 20)):
         dynamodb.log()
-        ours = run_json(env, HERE / "warm.py", "ours", path["ours"], str(jobs), str(count))
+        ours = run_json(env["ours"], HERE / "warm.py", "ours", path["ours"], str(jobs), str(count))
         calls_per_report = 1 + math.ceil(jobs / 25) + jobs
         log = dynamodb.log()
         requests_file = BENCH / f"requests-{jobs}.json"
         requests_file.write_text(json.dumps(log[-calls_per_report:]))
-        floor = run_json(env, HERE / "warm.py", "floor", path["floor"], str(jobs), str(count), str(requests_file))
-        canonical = run_json(env, HERE / "warm.py", "canonical", path["canonical"], str(jobs), str(count))
+        floor = run_json(
+            env["floor"], HERE / "warm.py", "floor", path["floor"], str(jobs), str(count), str(requests_file)
+        )
+        canonical = run_json(env["canonical"], HERE / "warm.py", "canonical", path["canonical"], str(jobs), str(count))
         out[str(jobs)] = {
             "ours": ours["cpu_ms"],
             "floor": floor["cpu_ms"],
@@ -225,7 +230,7 @@ def warm(env: dict[str, str], path: dict[str, str], dynamodb: FakeDynamoDB) -> d
     return out
 
 
-def phases(env: dict[str, str], path: dict[str, str], dynamodb: FakeDynamoDB) -> dict[str, Any]:
+def phases(env: dict[str, dict[str, str]], path: dict[str, str], dynamodb: FakeDynamoDB) -> dict[str, Any]:
     print("DynamoDB phases ...", file=sys.stderr)
     out: dict[str, Any] = {"delay_ms": DELAY_S * 1000}
     stored = {"statusCode": 200, "body": json.dumps({"is_success": True, "message": "ok"}), "isBase64Encoded": False}
@@ -241,7 +246,9 @@ def phases(env: dict[str, str], path: dict[str, str], dynamodb: FakeDynamoDB) ->
                 wall = {}
                 for delay in (0.0, DELAY_S):
                     dynamodb.control(mode=mode, delay=delay, replay_item=replay_item)
-                    wall[delay] = run_json(env, HERE / "warm.py", variant, path[variant], str(jobs), "8")["wall_ms"]
+                    wall[delay] = run_json(env[variant], HERE / "warm.py", variant, path[variant], str(jobs), "8")[
+                        "wall_ms"
+                    ]
                 # Sequential round trips = how much the wall time grows per unit of injected delay.
                 # The slope cancels the CPU time, which on a slow machine is several delays by itself.
                 out[f"{variant} {mode} {jobs}"] = (wall[DELAY_S] - wall[0.0]) / (DELAY_S * 1000)
@@ -250,7 +257,7 @@ def phases(env: dict[str, str], path: dict[str, str], dynamodb: FakeDynamoDB) ->
     return out
 
 
-def writes(env: dict[str, str], path: dict[str, str], dynamodb: FakeDynamoDB) -> dict[str, Any]:
+def writes(env: dict[str, dict[str, str]], path: dict[str, str], dynamodb: FakeDynamoDB) -> dict[str, Any]:
     """Requests and write units per 1-job report, counted from the calls the fake received."""
     out: dict[str, Any] = {}
     stored = {"statusCode": 200, "body": "{}", "isBase64Encoded": False}
@@ -264,7 +271,7 @@ def writes(env: dict[str, str], path: dict[str, str], dynamodb: FakeDynamoDB) ->
         for mode in ("new", "replay"):
             dynamodb.control(mode=mode, delay=0, replay_item=replay_item)
             dynamodb.log()
-            run_json(env, HERE / "warm.py", variant, path[variant], "1", "1")
+            run_json(env[variant], HERE / "warm.py", variant, path[variant], "1", "1")
             log = dynamodb.log()
             reports = 6  # warm.py sends 5 warm-up reports and 1 measured
             out[f"{variant} {mode}"] = {
@@ -375,7 +382,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
         print(
             f"| {r['row']:<32} | {r['ours']:>9.2f} | {r['peer']:>9.2f} | {r['peer_name']:<9} | "
-            f"{r['ratio']:>6.2f} | {target:<14} | {met:<3} |"
+            f"{r['ratio']:>6.3f} | {target:<14} | {met:<3} |"
         )
 
 

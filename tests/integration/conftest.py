@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from collections.abc import Callable, Iterator
@@ -47,6 +48,9 @@ def handler(ddb: Any, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     for name, value in TEMPLATE.function().environment.items():
         monkeypatch.setenv(name, value)
     module = importlib.reload(sys.modules["app"]) if "app" in sys.modules else importlib.import_module("app")
+    # app.py freezes everything alive at the end of init, meant for a Lambda process that imports
+    # it once; this process reloads it for every test, so the collector gets the heap back.
+    gc.unfreeze()
     return lambda event: module.lambda_handler(event, context())
 
 

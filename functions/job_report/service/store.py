@@ -70,6 +70,11 @@ def dynamodb_client() -> Any:
     Timeouts are short because DynamoDB answers in milliseconds; botocore's standard retry
     mode retries throttling and 5xx with backoff. Worst case per call: 3 attempts x 3 s plus
     backoff, and the function's timeout (template.yaml) allows for two sequential phases.
+
+    Client-side parameter validation is off, as botocore documents for performance: every
+    request is built here from a validated report, the tests send each shape to moto, and
+    DynamoDB validates again on its side (a refused request is a 500, see _fault). It saves
+    about 5% of the CPU per 1-job report and 10% per 25-job report (make bench).
     """
     return botocore.session.get_session().create_client(
         "dynamodb",
@@ -79,6 +84,7 @@ def dynamodb_client() -> Any:
             retries={"mode": "standard", "total_max_attempts": 3},
             max_pool_connections=WRITERS,
             tcp_keepalive=True,
+            parameter_validation=False,
         ),
     )
 
