@@ -291,14 +291,22 @@ def cost(results: dict[str, Any]) -> dict[str, Any]:
         "cpu_share": share,
         "dynamodb_latency_ms": DYNAMODB_LATENCY_MS,
     }
-    for variant, api in (("ours", "http_api_per_million"), ("canonical", "rest_api_per_million")):
-        phases_new = results["phases"][f"{variant} new 1"]
-        duration_ms = results["warm"]["1"][variant] / share + round(phases_new) * DYNAMODB_LATENCY_MS
+    # "ours at floor CPU": our design (HTTP API, its phases and write units) as if a report cost
+    # only the floor's CPU, the three bare botocore calls. It shows how much of the cost target
+    # is left to the code once the design is fixed.
+    for variant, api, cpu in (
+        ("ours", "http_api_per_million", "ours"),
+        ("canonical", "rest_api_per_million", "canonical"),
+        ("ours at floor CPU", "http_api_per_million", "floor"),
+    ):
+        design = variant.split()[0]
+        phases_new = results["phases"][f"{design} new 1"]
+        duration_ms = results["warm"]["1"][cpu] / share + round(phases_new) * DYNAMODB_LATENCY_MS
         lambda_cost = (
             PRICES["lambda_requests_per_million"]
             + duration_ms / 1000 * MEMORY_MB / 1024 * PRICES["lambda_arm64_gb_second"] * 1e6
         )
-        dynamodb_cost = results["writes"][f"{variant} new"]["wru"] * PRICES["dynamodb_wru_per_million"]
+        dynamodb_cost = results["writes"][f"{design} new"]["wru"] * PRICES["dynamodb_wru_per_million"]
         out[variant] = {
             "api_gateway": PRICES[api],
             "lambda": lambda_cost,
@@ -369,6 +377,16 @@ def table(r: dict[str, Any]) -> list[dict[str, Any]]:
     )
     rows.append(
         row("$ per million 1-job reports", cost_["ours"]["total"], cost_["canonical"]["total"], "canonical", 0.5, "$")
+    )
+    rows.append(
+        row(
+            "$ per million, ours at floor CPU",
+            cost_["ours at floor CPU"]["total"],
+            cost_["canonical"]["total"],
+            "canonical",
+            None,
+            "$",
+        )
     )
     rows.append(row("layer size", r["size"]["layer_mb"], r["size"]["canonical_layer_mb"], "canonical", None, "MB"))
     return rows
