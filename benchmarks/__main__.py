@@ -197,23 +197,29 @@ def main() -> int:
 
 
 def cold(env: dict[str, dict[str, str]], path: dict[str, str]) -> dict[str, Any]:
-    """Fresh processes, interleaved so that drift on a noisy machine hits every variant alike."""
+    """Fresh processes, interleaved so that drift on a noisy machine hits every variant alike.
+
+    Every variant starts two processes a round; both time init (a process that goes on to a
+    first request imports exactly as one that stops), so each init median is over 2 x RUNS
+    processes. Peak memory and the first request come from the processes they apply to.
+    """
     print("cold starts ...", file=sys.stderr)
-    samples: dict[str, list[dict[str, Any]]] = {}
+    samples: dict[str, dict[str, list[float]]] = {}
     for run in range(RUNS + 2):
         for variant in ("floor", "ours", "canonical"):
             init = run_json(env[variant], HERE / "probe.py", variant, path[variant])
-            if variant != "floor":
-                init |= {
-                    k: v
-                    for k, v in run_json(env[variant], HERE / "probe.py", variant, path[variant], "first").items()
-                    if k.startswith("first")
-                }
-            if run >= 2:  # two warm-up rounds: page cache and CPU frequency settle
-                samples.setdefault(variant, []).append(init)
-    return {
-        variant: {key: statistics.median(s[key] for s in runs) for key in runs[0]} for variant, runs in samples.items()
-    }
+            second = run_json(
+                env[variant], HERE / "probe.py", variant, path[variant], *(["first"] if variant != "floor" else [])
+            )
+            if run < 2:  # two warm-up rounds: page cache and CPU frequency settle
+                continue
+            into = samples.setdefault(variant, {})
+            into.setdefault("init_ms", []).extend([init["init_ms"], second["init_ms"]])
+            into.setdefault("init_rss_mb", []).append(init["init_rss_mb"])
+            for key in ("first_ms", "first_rss_mb"):
+                if key in second:
+                    into.setdefault(key, []).append(second[key])
+    return {variant: {key: statistics.median(v) for key, v in keys.items()} for variant, keys in samples.items()}
 
 
 def warm(env: dict[str, dict[str, str]], path: dict[str, str], dynamodb: FakeDynamoDB) -> dict[str, Any]:
