@@ -199,14 +199,17 @@ def main() -> int:
 def cold(env: dict[str, dict[str, str]], path: dict[str, str]) -> dict[str, Any]:
     """Fresh processes, interleaved so that drift on a noisy machine hits every variant alike.
 
-    Every variant starts two processes a round; both time init (a process that goes on to a
+    Every variant starts two processes a round, in an order that rotates; both time init (a process that goes on to a
     first request imports exactly as one that stops), so each init median is over 2 x RUNS
     processes. Peak memory and the first request come from the processes they apply to.
     """
     print("cold starts ...", file=sys.stderr)
     samples: dict[str, dict[str, list[float]]] = {}
+    variants = ["floor", "ours", "canonical"]
     for run in range(RUNS + 2):
-        for variant in ("floor", "ours", "canonical"):
+        # The order rotates every round: on these machines a process's time depends on which one
+        # ran just before it (swapping two variants' places moved a ratio by 0.15).
+        for variant in variants[run % 3 :] + variants[: run % 3]:
             init = run_json(env[variant], HERE / "probe.py", variant, path[variant])
             second = run_json(
                 env[variant], HERE / "probe.py", variant, path[variant], *(["first"] if variant != "floor" else [])
@@ -240,17 +243,22 @@ def warm(env: dict[str, dict[str, str]], path: dict[str, str], dynamodb: FakeDyn
         run_json(env["ours"], HERE / "warm.py", "ours", path["ours"], str(jobs), "1")
         requests_file.write_text(json.dumps(dynamodb.log()[-calls_per_report:]))  # what the floor replays
         samples: dict[str, list[float]] = {"ours": [], "floor": [], "canonical": [], "canonical untraced": []}
-        for _ in range(WARM_ROUNDS):
-            pair = run_json(
-                env["ours"], HERE / "warm.py", "pair", path["ours"], str(jobs), str(count), str(requests_file)
-            )
-            samples["ours"] += pair["cpu_samples"]
-            samples["floor"] += pair["floor_samples"]
-            for variant in ("canonical", "canonical untraced") if jobs == 1 else ("canonical",):
-                measured = run_json(
-                    env[variant], HERE / "warm.py", "canonical", path["canonical"], str(jobs), str(count)
-                )
-                samples[variant] += measured["cpu_samples"]
+        peers = ("canonical", "canonical untraced") if jobs == 1 else ("canonical",)
+        for round_ in range(WARM_ROUNDS):
+            # The canonical design goes first every other round (see cold: order matters here).
+            for step in ("peers", "pair") if round_ % 2 else ("pair", "peers"):
+                if step == "pair":
+                    pair = run_json(
+                        env["ours"], HERE / "warm.py", "pair", path["ours"], str(jobs), str(count), str(requests_file)
+                    )
+                    samples["ours"] += pair["cpu_samples"]
+                    samples["floor"] += pair["floor_samples"]
+                    continue
+                for variant in peers:
+                    measured = run_json(
+                        env[variant], HERE / "warm.py", "canonical", path["canonical"], str(jobs), str(count)
+                    )
+                    samples[variant] += measured["cpu_samples"]
         out[str(jobs)] = {variant: statistics.median(s) for variant, s in samples.items() if s}
         out[str(jobs)]["calls"] = calls_per_report
     return out
