@@ -16,6 +16,8 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 variant, paths, jobs, count = sys.argv[1], sys.argv[2].split(":"), int(sys.argv[3]), int(sys.argv[4])
 sys.path[:0] = paths
@@ -62,9 +64,9 @@ if variant != "floor":
         assert response["statusCode"] == 200, response
 
 
-def measure(run: object, item: object, into: list[float], keep: bool) -> None:
+def measure(run: Callable[[Any], None], item: object, into: list[float], keep: bool) -> None:
     started = time.process_time()
-    run(item)  # type: ignore[operator]
+    run(item)
     if keep:
         into.append((time.process_time() - started) * 1000)
 
