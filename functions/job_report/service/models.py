@@ -235,7 +235,7 @@ _SHOULD = re.compile(r"^(?:Input|String|List|Value) should")
 
 def _reword(message: str) -> str:
     """pydantic's "Input should be ..." as "must be ...", the contract's voice."""
-    return _SHOULD.sub("must", message).replace(" have at least 1 item after validation", " not be empty")
+    return _SHOULD.sub("must", message).replace(" have at least 1 item after validation, not 0", " not be empty")
 
 
 # --- what DynamoDB can store -----------------------------------------------------------------
