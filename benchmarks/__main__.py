@@ -199,9 +199,10 @@ def main() -> int:
 def cold(env: dict[str, dict[str, str]], path: dict[str, str]) -> dict[str, Any]:
     """Fresh processes, interleaved so that drift on a noisy machine hits every variant alike.
 
-    Every variant starts two processes a round, in an order that rotates; both time init (a process that goes on to a
-    first request imports exactly as one that stops), so each init median is over 2 x RUNS
-    processes. Peak memory and the first request come from the processes they apply to.
+    Every variant starts two processes a round, in an order that rotates. Both time init (a
+    process that goes on to a first request imports exactly as one that stops), so each init
+    median is over 2 x RUNS processes. Peak memory and the first request come from the
+    processes they apply to.
     """
     print("cold starts ...", file=sys.stderr)
     samples: dict[str, dict[str, list[float]]] = {}
