@@ -67,6 +67,16 @@ def rest_event(jobs: int, message_id: str | None = None) -> dict[str, Any]:
     }
 
 
+class Context:
+    """The Lambda context both designs' handlers read (Logger, Metrics, the resolver)."""
+
+    function_name, memory_limit_in_mb, aws_request_id = "bench", 1024, "bench-request"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 20_000
+
+
 def start_invocation() -> None:
     """What Lambda's runtime does before each invocation of a function with `Tracing: Active`.
 

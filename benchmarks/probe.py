@@ -31,16 +31,9 @@ result = {"init_ms": init_ms, "init_rss_mb": resource.getrusage(resource.RUSAGE_
 if len(sys.argv) > 3 and handler is not None:
     import events  # benchmarks/events.py, on the path the harness gives
 
-    class Context:
-        function_name, memory_limit_in_mb, aws_request_id = "bench", 1024, "cold-1"
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-
-        def get_remaining_time_in_millis(self) -> int:
-            return 20_000
-
     event = events.rest_event(1, "cold-first") if variant == "canonical" else events.http_event(1, "cold-first")
     events.start_invocation()
-    response = handler(event, Context())
+    response = handler(event, events.Context())
     assert response["statusCode"] == 200, response
     result["first_ms"] = (time.perf_counter() - started) * 1000
     result["first_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from edgeclient import DeliveryFailed, ReportRejected, Retry, Spool, load_report, send_report
+from edgeclient import Delivery, DeliveryFailed, ReportRejected, Retry, Spool, load_report, send_report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,8 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.flush:
             if not args.spool:
                 parser.error("--flush needs --spool")
-            for delivery in Spool(args.spool).flush(args.endpoint, **options):
-                print(json.dumps(delivery.__dict__))
+            _print(Spool(args.spool).flush(args.endpoint, **options))
             return 0
         if not args.project:
             parser.error("--project is required")
@@ -42,10 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.spool:
             spool = Spool(args.spool)
             spool.put(args.project, report)
-            for delivery in spool.flush(args.endpoint, **options):
-                print(json.dumps(delivery.__dict__))
+            _print(spool.flush(args.endpoint, **options))
             return 0
-        print(json.dumps(send_report(args.endpoint, args.project, report, **options).__dict__))
+        _print([send_report(args.endpoint, args.project, report, **options)])
         return 0
     except ReportRejected as rejected:
         print(f"rejected: HTTP {rejected.status} {rejected.error_code}: {rejected.error_msg}", file=sys.stderr)
@@ -53,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     except DeliveryFailed as failed:
         print(f"not delivered: {failed}", file=sys.stderr)
         return 3
+
+
+def _print(deliveries: list[Delivery]) -> None:
+    for delivery in deliveries:
+        print(json.dumps(delivery.__dict__))
 
 
 if __name__ == "__main__":

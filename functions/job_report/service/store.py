@@ -1,6 +1,6 @@
 """DynamoDB access: item layout, sizes, and the two write phases. The only module that touches the AWS SDK.
 
-Layout (docs/data-model.md has the full table):
+Layout (README.md, "Data model", has the full table):
 - history  pk `{project}#JOB#{job_id}`      sk `STATUS#{create_time:016d}#{status}#{content hash}`
 - no job_id pk `{project}#MSG#{message_id}` sk `STATUS#{create_time:016d}#{status}#{index in report}`
 - current  pk `{project}#JOB#{job_id}`      sk `CURRENT`, gsi1pk `{project}#{job_id % 16:02d}`, gsi1sk `JOB#{job_id}`
