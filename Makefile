@@ -42,10 +42,11 @@ define need_python313
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 (the Lambda runtime) is needed: e.g. 'pyenv install 3.13', or make PYTHON313=/path/to/python3.13"; exit 1; }
 endef
 
-$(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt pyproject.toml
 	$(need_python313)
 	$(PYTHON313) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $@
 
 $(TOOLS)/sam/.installed: Makefile
@@ -101,7 +102,7 @@ validate: tools ## sam validate --lint and cfn-lint
 
 security: tools ## checkov on the template, bandit on the function, pip-audit on the layer pins
 	$(SECURITY)/checkov --framework cloudformation --file template.yaml --compact --quiet
-	$(SECURITY)/bandit --quiet --recursive functions/job_report
+	$(SECURITY)/bandit --quiet --recursive functions
 	$(SECURITY)/pip-audit --disable-pip --no-deps --requirement layers/dependencies/requirements.txt --vulnerability-service pypi
 
 build: tools ## sam build (no container): function and layer, arm64, into .aws-sam/

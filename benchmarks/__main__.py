@@ -29,8 +29,10 @@ PYTHON = sys.executable  # the project venv's python3.13; run with -S it sees no
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 DELAY_S = 0.05  # injected into every DynamoDB call to count sequential phases
 WARM_ROUNDS = 5
-FUNCTION = LocalTemplate.read().function()
+# The function whose report path is measured, and the one name it is known by: template.yaml's.
+FUNCTION = LocalTemplate.read().function("JobReportFunction")
 MEMORY_MB = FUNCTION.memory_mb  # template.yaml's MemorySize, used for both designs
+CANONICAL_MODULE = "app"  # benchmarks/canonical/app.py
 # Unit prices, us-east-1, from the AWS pricing pages for API Gateway, Lambda and DynamoDB as of
 # 2026-11-30 (DynamoDB on-demand prices as cut on 2024-11-01).
 PRICES = {
@@ -96,8 +98,8 @@ def build() -> dict[str, Path]:
     sh(
         "make",
         "-C",
-        ROOT / "functions" / "job_report",
-        "build-JobReportFunction",
+        FUNCTION.code_dir,
+        f"build-{FUNCTION.logical_id}",  # the recipe sam build runs (BuildMethod: makefile)
         f"ARTIFACTS_DIR={function}",
         f"PYTHON={PYTHON}",
     )
@@ -158,6 +160,11 @@ def environment(dynamodb: FakeDynamoDB) -> dict[str, dict[str, str]]:
     }
 
 
+def module(variant: str) -> str:
+    """The handler module a variant imports: template.yaml's for ours (and the floor's models), app for canonical."""
+    return CANONICAL_MODULE if variant.startswith("canonical") else FUNCTION.module
+
+
 def run_json(env: dict[str, str], *args: str | Path) -> dict[str, Any]:
     return dict(json.loads(sh(PYTHON, "-S", *args, env=env).strip().splitlines()[-1]))
 
@@ -211,9 +218,14 @@ def cold(env: dict[str, dict[str, str]], path: dict[str, str]) -> dict[str, Any]
         # The order rotates every round: on these machines a process's time depends on which one
         # ran just before it (swapping two variants' places moved a ratio by 0.15).
         for variant in variants[run % 3 :] + variants[: run % 3]:
-            init = run_json(env[variant], HERE / "probe.py", variant, path[variant])
+            init = run_json(env[variant], HERE / "probe.py", variant, path[variant], module(variant))
             second = run_json(
-                env[variant], HERE / "probe.py", variant, path[variant], *(["first"] if variant != "floor" else [])
+                env[variant],
+                HERE / "probe.py",
+                variant,
+                path[variant],
+                module(variant),
+                *(["first"] if variant != "floor" else []),
             )
             if run < 2:  # two warm-up rounds: page cache and CPU frequency settle
                 continue
@@ -241,7 +253,7 @@ def warm(env: dict[str, dict[str, str]], path: dict[str, str], dynamodb: FakeDyn
         calls_per_report = 1 + math.ceil(jobs / 25) + jobs
         requests_file = BENCH / f"requests-{jobs}.json"
         dynamodb.log()
-        run_json(env["ours"], HERE / "warm.py", "ours", path["ours"], str(jobs), "1")
+        run_json(env["ours"], HERE / "warm.py", "ours", path["ours"], FUNCTION.module, str(jobs), "1")
         requests_file.write_text(json.dumps(dynamodb.log()[-calls_per_report:]))  # what the floor replays
         samples: dict[str, list[float]] = {"ours": [], "floor": [], "canonical": [], "canonical untraced": []}
         peers = ("canonical", "canonical untraced") if jobs == 1 else ("canonical",)
@@ -250,14 +262,27 @@ def warm(env: dict[str, dict[str, str]], path: dict[str, str], dynamodb: FakeDyn
             for step in ("peers", "pair") if round_ % 2 else ("pair", "peers"):
                 if step == "pair":
                     pair = run_json(
-                        env["ours"], HERE / "warm.py", "pair", path["ours"], str(jobs), str(count), str(requests_file)
+                        env["ours"],
+                        HERE / "warm.py",
+                        "pair",
+                        path["ours"],
+                        FUNCTION.module,
+                        str(jobs),
+                        str(count),
+                        str(requests_file),
                     )
                     samples["ours"] += pair["cpu_samples"]
                     samples["floor"] += pair["floor_samples"]
                     continue
                 for variant in peers:
                     measured = run_json(
-                        env[variant], HERE / "warm.py", "canonical", path["canonical"], str(jobs), str(count)
+                        env[variant],
+                        HERE / "warm.py",
+                        "canonical",
+                        path["canonical"],
+                        CANONICAL_MODULE,
+                        str(jobs),
+                        str(count),
                     )
                     samples[variant] += measured["cpu_samples"]
         out[str(jobs)] = {variant: statistics.median(s) for variant, s in samples.items() if s}
@@ -281,9 +306,9 @@ def phases(env: dict[str, dict[str, str]], path: dict[str, str], dynamodb: FakeD
                 wall = {}
                 for delay in (0.0, DELAY_S):
                     dynamodb.control(mode=mode, delay=delay, replay_item=replay_item)
-                    wall[delay] = run_json(env[variant], HERE / "warm.py", variant, path[variant], str(jobs), "8")[
-                        "wall_ms"
-                    ]
+                    wall[delay] = run_json(
+                        env[variant], HERE / "warm.py", variant, path[variant], module(variant), str(jobs), "8"
+                    )["wall_ms"]
                 # Sequential round trips = how much the wall time grows per unit of injected delay.
                 # The slope cancels the CPU time, which on a slow machine is several delays by itself.
                 out[f"{variant} {mode} {jobs}"] = (wall[DELAY_S] - wall[0.0]) / (DELAY_S * 1000)
@@ -306,7 +331,7 @@ def writes(env: dict[str, dict[str, str]], path: dict[str, str], dynamodb: FakeD
         for mode in ("new", "replay"):
             dynamodb.control(mode=mode, delay=0, replay_item=replay_item)
             dynamodb.log()
-            run_json(env[variant], HERE / "warm.py", variant, path[variant], "1", "1")
+            run_json(env[variant], HERE / "warm.py", variant, path[variant], module(variant), "1", "1")
             log = dynamodb.log()
             reports = 6  # warm.py sends 5 warm-up reports and 1 measured
             out[f"{variant} {mode}"] = {

@@ -20,8 +20,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "functions" / "job_report"))
-from service.store import write_units  # DynamoDB's size and billing rules, shared with the function
+from jobstatus.dynamodb import write_units  # DynamoDB's size and billing rules, shared with the functions
 
 STATE: dict[str, Any] = {"mode": "new", "delay": 0.0, "replay_item": {}, "log": []}
 LOCK = threading.Lock()

@@ -1,7 +1,8 @@
 """Runs in a fresh `python3.13 -S` process, as Lambda starts one: time to import the handler
 (cold init), optionally plus the first report (cold first request), and peak memory.
 
-usage: probe.py VARIANT PATH[:PATH...] [first]    (VARIANT: floor, ours, canonical)
+usage: probe.py VARIANT PATH[:PATH...] MODULE [first]    (VARIANT: floor, ours, canonical)
+MODULE is the handler's module (template.yaml's Handler, e.g. report.app; app for the canonical design).
 Prints one JSON line. Kept to the standard library: it must import nothing the variant does not.
 """
 
@@ -12,7 +13,7 @@ import time
 
 started = time.perf_counter()
 sys.dont_write_bytecode = True  # Lambda cannot write bytecode into /var/task or /opt
-variant, paths = sys.argv[1], sys.argv[2].split(":")
+variant, paths, module = sys.argv[1], sys.argv[2].split(":"), sys.argv[3]
 sys.path[:0] = paths
 
 if variant == "floor":
@@ -22,13 +23,13 @@ if variant == "floor":
     boto3.client("dynamodb")
     handler = None
 else:
-    import app
+    import importlib
 
-    handler = app.lambda_handler
+    handler = importlib.import_module(module).lambda_handler
 init_ms = (time.perf_counter() - started) * 1000
 result = {"init_ms": init_ms, "init_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
-if len(sys.argv) > 3 and handler is not None:
+if len(sys.argv) > 4 and handler is not None:
     import events  # benchmarks/events.py, on the path the harness gives
 
     event = events.rest_event(1, "cold-first") if variant == "canonical" else events.http_event(1, "cold-first")

@@ -1,6 +1,7 @@
 """Warm measurements in one process: CPU and wall time per report, for a variant.
 
-usage: warm.py VARIANT PATH[:PATH...] JOBS COUNT [REQUESTS_FILE]
+usage: warm.py VARIANT PATH[:PATH...] MODULE JOBS COUNT [REQUESTS_FILE]
+  MODULE the handler's module (template.yaml's Handler, e.g. report.app; app for the canonical design);
   VARIANT ours | canonical: the handler, one report after another (after a warm-up);
   VARIANT floor: model_validate_json on the same body, then the DynamoDB requests recorded
   from ours (REQUESTS_FILE), sent one by one through a bare botocore client;
@@ -19,7 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-variant, paths, jobs, count = sys.argv[1], sys.argv[2].split(":"), int(sys.argv[3]), int(sys.argv[4])
+variant, paths, module = sys.argv[1], sys.argv[2].split(":"), sys.argv[3]
+jobs, count = int(sys.argv[4]), int(sys.argv[5])
 sys.path[:0] = paths
 import events
 
@@ -32,10 +34,10 @@ if variant in ("floor", "pair"):
 
     import botocore.session
 
-    from service.models import JobReport
+    from report.models import JobReport
 
     client = botocore.session.get_session().create_client("dynamodb")
-    recorded = json.load(open(sys.argv[5]))  # noqa: SIM115
+    recorded = json.load(open(sys.argv[6]))  # noqa: SIM115
     calls = [(getattr(client, re.sub(r"(?<!^)(?=[A-Z])", "_", r["operation"]).lower()), r["request"]) for r in recorded]
 
     def floor(body: str) -> None:
@@ -46,7 +48,9 @@ if variant in ("floor", "pair"):
 
 
 if variant != "floor":
-    import app
+    import importlib
+
+    app = importlib.import_module(module)
 
     make = events.rest_event if variant == "canonical" else events.http_event
 

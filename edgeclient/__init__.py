@@ -71,7 +71,7 @@ def prepare(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_report(text: str) -> dict[str, Any]:
-    """A report from a body, or from an HTTP API payload-2.0 event such as events/seed.json."""
+    """A report from a body, or from an HTTP API payload-2.0 event such as events/report/seed.json."""
     document = json.loads(text)
     if isinstance(document, dict) and document.get("version") == "2.0" and "body" in document:
         document = json.loads(document["body"])

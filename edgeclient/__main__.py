@@ -1,6 +1,7 @@
 """`python -m edgeclient`: send a report from a file or stdin, or flush a spool directory.
 
-python -m edgeclient --endpoint http://127.0.0.1:3000 --project 48cc2c48765f481480c7db940d6409d1 --file events/seed.json
+python -m edgeclient --endpoint http://127.0.0.1:3000 --project 48cc2c48765f481480c7db940d6409d1 \
+    --file events/report/seed.json
 cat report.json | python -m edgeclient --endpoint "$API_URL" --project "$PROJECT_ID"
 python -m edgeclient --endpoint "$API_URL" --spool /var/spool/edge-reports --flush
 """

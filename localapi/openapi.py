@@ -1,30 +1,28 @@
 """The OpenAPI 3 document, generated from the code: `python -m localapi.openapi` writes docs/openapi.json.
 
-Powertools' OpenAPI support gives the route and its path parameter from the resolver; the
-request body comes from the JobReport pydantic model, and the responses from the one table
-that maps domain errors to statuses (service.api.ERRORS), plus the success envelope, the 404
-and the 500 the code also returns. This runs at build time only: the deployed handler never
-imports it (Powertools issue #4372 measures what enable_swagger costs at cold start).
+Powertools' OpenAPI support gives each route and its path parameters from the function's
+resolver; the request body comes from the JobReport pydantic model, and the responses from the
+one table that maps domain errors to statuses (jobstatus.http.ERRORS), plus the success
+envelope, the 404 and the 500 the code also returns. This runs at build time only: the deployed
+handlers never import it (Powertools issue #4372 measures what enable_swagger costs at cold start).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any, cast
 
 from pydantic import BaseModel, Field
 
+from jobstatus.http import ERRORS, NOT_FOUND_BODY, SERVER_ERROR_CODE
+from jobstatus.model import PROJECT_ID_PATTERN
 from localapi.template import ROOT
-
-sys.path.insert(0, str(ROOT / "functions" / "job_report"))  # the CodeUri, as Lambda's /var/task
-
-from service.api import ERRORS, ROUTE, SERVER_ERROR_CODE, SUCCESS_MESSAGE, create_app
-from service.models import JobReport
+from report.api import ROUTE, SUCCESS_MESSAGE, create_app
+from report.models import JobReport
 
 DOCUMENT = ROOT / "docs" / "openapi.json"
-SEED = json.loads(json.loads((ROOT / "events" / "seed.json").read_text())["body"])
+SEED = json.loads(json.loads((ROOT / "events" / "report" / "seed.json").read_text())["body"])
 
 
 class SuccessEnvelope(BaseModel):
@@ -63,7 +61,7 @@ def document() -> dict[str, Any]:
     operation.update(summary="Report the status of edge Flink jobs", operationId="reportJobStatus")
     operation["parameters"][0]["schema"] = {
         "type": "string",
-        "pattern": "^[A-Za-z0-9]{1,64}$",
+        "pattern": PROJECT_ID_PATTERN,
         "examples": ["48cc2c48765f481480c7db940d6409d1"],
     }
     operation["requestBody"] = {
@@ -84,7 +82,7 @@ def document() -> dict[str, Any]:
         },
         "404": {
             "description": "Unknown route or method",
-            "content": {"application/json": {"schema": _ref(NotFound), "example": {"message": "Not Found"}}},
+            "content": {"application/json": {"schema": _ref(NotFound), "example": NOT_FOUND_BODY}},
         },
         **{
             str(status): {
@@ -127,23 +125,6 @@ def document() -> dict[str, Any]:
 
 def render() -> str:
     return json.dumps(document(), indent=2, sort_keys=False) + "\n"
-
-
-SWAGGER_UI = ROOT / ".tools" / "swagger-ui" / "package"  # `make run` fetches it from npm
-SWAGGER_UI_CDN = "https://unpkg.com/swagger-ui-dist@5"
-SWAGGER_UI_FILES = ("swagger-ui.css", "swagger-ui-bundle.js")
-
-
-def swagger_page(spec_url: str, assets: str) -> str:
-    """A Swagger UI page for the local API: assets from `assets` (vendored, or the CDN)."""
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>Edge job-report API</title>
-<link rel="stylesheet" href="{assets}/swagger-ui.css"></head>
-<body><div id="swagger-ui"></div>
-<script src="{assets}/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({{url: "{spec_url}", dom_id: "#swagger-ui"}});</script>
-</body></html>
-"""
 
 
 if __name__ == "__main__":

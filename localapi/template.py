@@ -1,10 +1,11 @@
-"""Read what the local API needs from template.yaml, so the template stays the one source of truth.
+"""Read what the local stack needs from template.yaml, so the template stays the one source of truth.
 
-A small reader is written here rather than taken from cfn-lint or samtranslator: those pin
-boto3 and pydantic versions that clash with the runtime's, so they live in isolated tool
-environments (see the Makefile) and cannot be imported next to the function. This reader
-understands the short-form intrinsics and resolves the few (Ref, Sub, If, Equals, GetAtt) that
-the function's environment and the tables use.
+Every function with its triggers (HttpApi routes today; a DynamoDB stream and a schedule are
+the other kinds a function may declare), every table, and the Parameters. A small reader is
+written here rather than taken from cfn-lint or samtranslator: those pin boto3 and pydantic
+versions that clash with the runtime's, so they live in isolated tool environments (see the
+Makefile) and cannot be imported next to the functions. This reader understands the short-form
+intrinsics and resolves the few (Ref, Sub, If, Equals, GetAtt) that environments and tables use.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = ROOT / "template.yaml"
+TEMPLATE_PATH = ROOT / "template.yaml"
 LOCAL_ACCOUNT = "123456789012"
 LOCAL_REGION = "us-east-1"
 _SUB = re.compile(r"\$\{([^}!][^}]*)\}")
@@ -43,10 +44,23 @@ def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any
 _Loader.add_multi_constructor("!", _tag)
 
 
-def load(path: Path = TEMPLATE) -> dict[str, Any]:
+def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     with path.open(encoding="utf-8") as fh:
         document: dict[str, Any] = yaml.load(fh, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
     return document
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """An HttpApi event: `method` `path` (e.g. POST /v1/{project_id}/edgesrv/job-report) -> `function`."""
+
+    function: str
+    method: str
+    path: str
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
 
 
 @dataclass
@@ -58,59 +72,78 @@ class Function:
     environment: dict[str, str]
     timeout_s: int
     memory_mb: int
-    method: str
-    path: str  # the route, e.g. /v1/{project_id}/edgesrv/job-report
+    routes: list[HttpRoute] = field(default_factory=list)
+
+    @property
+    def package(self) -> str:
+        """The function's own package under code_dir (`report` for `report.app.lambda_handler`)."""
+        return self.module.split(".", 1)[0]
 
 
 @dataclass
 class LocalTemplate:
     document: dict[str, Any]
     parameters: dict[str, str] = field(default_factory=dict)
+    path: Path = TEMPLATE_PATH
 
     @classmethod
-    def read(cls, path: Path = TEMPLATE, overrides: dict[str, str] | None = None) -> LocalTemplate:
+    def read(cls, path: Path = TEMPLATE_PATH, overrides: dict[str, str] | None = None) -> LocalTemplate:
         document = load(path)
-        parameters = {name: str(spec.get("Default", "")) for name, spec in document.get("Parameters", {}).items()}
+        declared = document.get("Parameters", {})
+        unknown = sorted(set(overrides or {}) - set(declared))
+        if unknown:
+            raise ValueError(f"unknown template parameter(s): {', '.join(unknown)}")
+        parameters = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
         parameters.update(overrides or {})
-        return cls(document, parameters)
+        return cls(document, parameters, path)
 
     @property
     def resources(self) -> dict[str, Any]:
         return dict(self.document["Resources"])
 
+    def of_type(self, kind: str) -> dict[str, Any]:
+        return {name: r for name, r in self.resources.items() if r["Type"] == kind}
+
     def tables(self) -> dict[str, dict[str, Any]]:
         """Logical id -> the table's properties, for every AWS::DynamoDB::Table."""
-        return {
-            name: resource["Properties"]
-            for name, resource in self.resources.items()
-            if resource["Type"] == "AWS::DynamoDB::Table"
-        }
+        return {name: resource["Properties"] for name, resource in self.of_type("AWS::DynamoDB::Table").items()}
 
     def table_name(self, logical_id: str) -> str:
         """Locally a table is named by its logical id (CloudFormation generates the deployed name)."""
         return logical_id
 
-    def function(self) -> Function:
-        functions = [(name, r) for name, r in self.resources.items() if r["Type"] == "AWS::Serverless::Function"]
-        if len(functions) != 1:
-            raise ValueError("the local API serves exactly one function")
-        name, resource = functions[0]
+    def functions(self) -> dict[str, Function]:
+        """Every AWS::Serverless::Function, with Globals applied and its environment resolved locally."""
+        return {name: self._function(name, r) for name, r in self.of_type("AWS::Serverless::Function").items()}
+
+    def function(self, logical_id: str) -> Function:
+        functions = self.functions()
+        if logical_id not in functions:
+            raise KeyError(f"template.yaml declares no function {logical_id!r} (it has: {', '.join(functions)})")
+        return functions[logical_id]
+
+    def routes(self) -> list[HttpRoute]:
+        """Every HttpApi route of every function: the HTTP API's route table."""
+        return [route for function in self.functions().values() for route in function.routes]
+
+    def _function(self, name: str, resource: dict[str, Any]) -> Function:
         props = {**self.document.get("Globals", {}).get("Function", {}), **resource["Properties"]}
         module, handler = props["Handler"].rsplit(".", 1)
         variables = props.get("Environment", {}).get("Variables", {})
-        routes = [e["Properties"] for e in props.get("Events", {}).values() if e["Type"] == "HttpApi"]
-        if len(routes) != 1:
-            raise ValueError("the local API serves exactly one HttpApi route")
+        routes = [
+            HttpRoute(function=name, method=event["Properties"]["Method"].upper(), path=event["Properties"]["Path"])
+            for event in props.get("Events", {}).values()
+            if event["Type"] == "HttpApi"
+        ]
         return Function(
             logical_id=name,
-            code_dir=ROOT / props["CodeUri"],
+            code_dir=(self.path.parent / props["CodeUri"]).resolve(),
             module=module,
             handler=handler,
             environment={k: str(self.resolve(v)) for k, v in variables.items()},
             timeout_s=int(props.get("Timeout", 3)),
             memory_mb=int(props.get("MemorySize", 128)),
-            method=routes[0]["Method"].upper(),
-            path=routes[0]["Path"],
+            routes=routes,
         )
 
     def create_tables(self, client: Any) -> list[str]:
@@ -143,7 +176,7 @@ class LocalTemplate:
         return requests
 
     def resolve(self, value: Any) -> Any:
-        """Resolve the intrinsics the function's environment uses, against local values."""
+        """Resolve the intrinsics the environments use, against local values."""
         if not isinstance(value, dict):
             return value
         if "Ref" in value:

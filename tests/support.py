@@ -18,11 +18,12 @@ EVENTS = ROOT / "events"
 PROJECT = "48cc2c48765f481480c7db940d6409d1"
 SUCCESS = {"is_success": True, "message": "The IEF Flink job status information is successfully reported."}
 TEMPLATE = LocalTemplate.read()
+REPORT_FUNCTION = "JobReportFunction"
 JOB_TABLE, LEDGER_TABLE = "JobStatusTable", "IdempotencyTable"
 
 
 def seed_body() -> dict[str, Any]:
-    return copy.deepcopy(json.loads(json.loads((EVENTS / "seed.json").read_text())["body"]))
+    return copy.deepcopy(json.loads(load_event("report/seed.json")["body"]))
 
 
 def report(*jobs: dict[str, Any], message_id: Any = None, **fields: Any) -> dict[str, Any]:
@@ -121,6 +122,7 @@ def deserialize(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_event(name: str) -> dict[str, Any]:
+    """An event file, by its path under events/ (e.g. "report/seed.json")."""
     return dict(json.loads(Path(EVENTS / name).read_text()))
 
 

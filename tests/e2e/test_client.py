@@ -30,7 +30,18 @@ def url(local: Local) -> str:
 def test_client_delivers_the_seed_example(local: Local, capsys: pytest.CaptureFixture[str]):
     project = uuid.uuid4().hex
     assert (
-        main(["--endpoint", url(local), "--project", project, "--file", str(EVENTS / "seed.json"), "--unsigned"]) == 0
+        main(
+            [
+                "--endpoint",
+                url(local),
+                "--project",
+                project,
+                "--file",
+                str(EVENTS / "report" / "seed.json"),
+                "--unsigned",
+            ]
+        )
+        == 0
     )
     delivery = json.loads(capsys.readouterr().out)
     assert delivery == {"message_id": "uuid", "status": 200, "replayed": False, "attempts": 1}

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 
-from localapi.openapi import SWAGGER_UI
+from localapi.explorer import SWAGGER_UI
 from tests.e2e.conftest import Local
-from tests.support import EVENTS, PROJECT, SUCCESS, deserialize, job, report
+from tests.support import PROJECT, SUCCESS, deserialize, job, load_event, report
 
 
 def seed_raw() -> bytes:
-    return str(json.loads((EVENTS / "seed.json").read_text())["body"]).encode()
+    return str(load_event("report/seed.json")["body"]).encode()
 
 
 def test_seed_example_over_http_is_stored(local: Local):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from jobstatus.http import ERRORS
 from localapi.openapi import DOCUMENT, render
-from service.api import ERRORS
 from tests.support import seed_body
 
 

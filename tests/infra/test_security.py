@@ -13,7 +13,8 @@ import pytest
 from localapi.template import ROOT
 from tests.support import TEMPLATE
 
-FUNCTION_CODE = ROOT / "functions" / "job_report"
+# Every function's CodeUri: the code that is deployed.
+FUNCTION_CODE = sorted({function.code_dir for function in TEMPLATE.functions().values()})
 
 
 def run(*command: str | Path) -> subprocess.CompletedProcess[str]:
@@ -54,7 +55,7 @@ def test_every_checkov_skip_carries_a_reason():
 
 @pytest.mark.tools
 def test_bandit_finds_nothing_in_the_function(security: Path):
-    result = run(security / "bandit", "--recursive", str(FUNCTION_CODE), "--format", "json", "--quiet")
+    result = run(security / "bandit", "--recursive", *FUNCTION_CODE, "--format", "json", "--quiet")
     report = json.loads(result.stdout)
     assert report["results"] == [], report["results"]
 
@@ -82,22 +83,37 @@ def test_pip_audit_finds_no_known_vulnerability_in_the_layer_pins(security: Path
         pytest.skip("no vulnerability service answered from this machine (PyPI JSON API and OSV unreachable)")
 
 
-def test_api_is_https_only():
-    domains = [
-        r
-        for r in TEMPLATE.resources.values()
-        if r["Type"] in ("AWS::ApiGatewayV2::DomainName", "AWS::Serverless::HttpApi")
-    ]
-    for resource in domains:
-        domain = resource["Properties"].get("Domain") or resource["Properties"].get("DomainNameConfigurations")
-        if domain:  # a custom domain must refuse anything below TLS 1.2
-            assert "TLS_1_2" in json.dumps(domain)
+def weak_tls(document: dict[str, Any]) -> list[str]:
+    """Custom domains of the API that would accept TLS below 1.2 (the execute-api endpoint itself is TLS 1.2+)."""
+    weak = []
+    for name, resource in document["Resources"].items():
+        if resource["Type"] == "AWS::ApiGatewayV2::DomainName":
+            configurations = resource["Properties"].get("DomainNameConfigurations", [])
+        elif resource["Type"] == "AWS::Serverless::HttpApi" and "Domain" in resource["Properties"]:
+            configurations = [resource["Properties"]["Domain"]]
+        else:
+            continue
+        if not configurations or any(c.get("SecurityPolicy") != "TLS_1_2" for c in configurations):
+            weak.append(name)
+    return weak
+
+
+def test_api_is_https_only_with_tls_1_2():
+    # The template's API has no custom domain: clients reach the execute-api endpoint, HTTPS only.
+    assert weak_tls(TEMPLATE.document) == []
     assert TEMPLATE.document["Outputs"]["ApiUrl"]["Value"]["Fn::Sub"].startswith("https://")
+    # And the check finds a custom domain that would allow TLS 1.0, were one added.
+    weak = json.loads(json.dumps(TEMPLATE.document))
+    weak["Resources"]["ApiDomain"] = {
+        "Type": "AWS::ApiGatewayV2::DomainName",
+        "Properties": {"DomainName": "api.example.com", "DomainNameConfigurations": [{"SecurityPolicy": "TLS_1_0"}]},
+    }
+    assert weak_tls(weak) == ["ApiDomain"]
 
 
-def test_no_documentation_or_debug_surface_in_the_deployed_function():
-    environment = TEMPLATE.function().environment
-    assert not {"POWERTOOLS_DEV", "POWERTOOLS_EVENT_HANDLER_DEBUG"} & environment.keys()
-    code = "\n".join(p.read_text() for p in FUNCTION_CODE.rglob("*.py"))
+def test_no_documentation_or_debug_surface_in_the_deployed_functions():
+    for function in TEMPLATE.functions().values():
+        assert not {"POWERTOOLS_DEV", "POWERTOOLS_EVENT_HANDLER_DEBUG"} & function.environment.keys()
+    code = "\n".join(p.read_text() for code_dir in FUNCTION_CODE for p in code_dir.rglob("*.py"))
     for needle in ("enable_swagger", "debug=True", "get_openapi"):
         assert needle not in code

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from localapi.template import ROOT, LocalTemplate
-from tests.support import EVENTS, TEMPLATE
+from tests.support import EVENTS, REPORT_FUNCTION, TEMPLATE
 
 RESOURCES: dict[str, Any] = TEMPLATE.resources
+# The contract's routes, and the function each belongs to.
+CONTRACT_ROUTES = {"POST /v1/{project_id}/edgesrv/job-report": REPORT_FUNCTION}
 
 
 def of_type(kind: str) -> dict[str, Any]:
@@ -37,7 +39,7 @@ def test_sam_validate_lint_is_clean(sam):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_route_is_post_with_iam_auth_and_payload_2():
+def test_api_has_iam_auth_and_stage_throttling():
     (api,) = of_type("AWS::Serverless::HttpApi").values()
     assert api["Properties"]["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
     assert api["Properties"]["Auth"]["EnableIamAuthorizer"] is True
@@ -46,27 +48,37 @@ def test_route_is_post_with_iam_auth_and_payload_2():
         "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"},
         "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
     }
-    (function,) = of_type("AWS::Serverless::Function").values()
-    events = function["Properties"]["Events"]
-    assert len(events) == 1, "one route only: no debug or documentation routes in the deployed API"
-    (route,) = events.values()
-    assert route["Type"] == "HttpApi"
-    assert route["Properties"]["Method"] == "POST"
-    assert route["Properties"]["Path"] == "/v1/{project_id}/edgesrv/job-report"
-    assert route["Properties"]["Auth"]["Authorizer"] == "AWS_IAM"
-    assert route["Properties"]["PayloadFormatVersion"] == "2.0"
 
 
-def test_function_runtime_architecture_timeout_and_layer():
-    function = TEMPLATE.function()
+def test_routes_are_exactly_the_contracts_each_iam_and_payload_2():
+    # No debug or documentation routes in the deployed API: only the contract's.
+    assert {route.route_key: route.function for route in TEMPLATE.routes()} == CONTRACT_ROUTES
+    for function in of_type("AWS::Serverless::Function").values():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                assert event["Properties"]["ApiId"] == {"Ref": "JobReportApi"}
+                assert event["Properties"]["Auth"]["Authorizer"] == "AWS_IAM"
+                assert event["Properties"]["PayloadFormatVersion"] == "2.0"
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATE.functions()))
+def test_function_runtime_architecture_timeout_and_code(name):
+    function = TEMPLATE.function(name)
     globals_ = TEMPLATE.document["Globals"]["Function"]
     assert globals_["Runtime"] == "python3.13"
     assert globals_["Architectures"] == ["arm64"]
     assert function.timeout_s < 30, "under HTTP API's 30-second integration limit"
+    resource = RESOURCES[name]
+    assert resource["Properties"]["CodeUri"] == "functions/"
+    assert resource["Properties"]["Layers"] == [{"Ref": "DependenciesLayer"}]
+    assert resource["Metadata"]["BuildMethod"] == "makefile"
+    assert (function.code_dir / (function.module.replace(".", "/") + ".py")).exists()
+
+
+def test_layer_is_built_for_arm64_by_its_makefile():
     (layer,) = of_type("AWS::Serverless::LayerVersion").values()
     assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
     assert layer["Properties"]["ContentUri"] == "layers/dependencies/"
-    assert (ROOT / function.code_dir / f"{function.module}.py").exists()
 
 
 @pytest.mark.parametrize(("table", "keys"), [("JobStatusTable", ["pk", "sk"]), ("IdempotencyTable", ["pk"])])
@@ -141,8 +153,7 @@ def test_log_groups_are_explicit_with_retention_parameter():
     assert set(groups) == {"JobReportLogGroup", "ApiAccessLogGroup"}
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    (function,) = of_type("AWS::Serverless::Function").values()
-    assert function["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "JobReportLogGroup"}
+    assert RESOURCES[REPORT_FUNCTION]["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "JobReportLogGroup"}
 
 
 def test_api_access_log_is_json_with_request_route_status_latency_and_integration_error():
@@ -177,20 +188,41 @@ def test_parameters_and_outputs():
 
 
 def test_function_environment_resolves_locally_to_the_tables():
-    environment = LocalTemplate.read(overrides={"MaxJobsPerReport": "7"}).function().environment
+    environment = LocalTemplate.read(overrides={"MaxJobsPerReport": "7"}).function(REPORT_FUNCTION).environment
     assert environment["JOB_STATUS_TABLE"] == "JobStatusTable"
     assert environment["IDEMPOTENCY_TABLE"] == "IdempotencyTable"
     assert environment["MAX_JOBS_PER_REPORT"] == "7"
 
 
-@pytest.mark.parametrize("path", sorted(EVENTS.glob("*.json")), ids=lambda p: p.name)
-def test_events_are_http_api_payload_2(path):
+def test_events_are_organised_by_function_package():
+    packages = {function.package for function in TEMPLATE.functions().values()}
+    folders = {path.name for path in EVENTS.iterdir() if path.is_dir()}
+    assert folders <= packages, f"events/ folders that name no function: {folders - packages}"
+    assert not list(EVENTS.glob("*.json")), "every event lives in its function's folder"
+
+
+HTTP_EVENTS = [
+    (function, path)
+    for function in TEMPLATE.functions().values()
+    if function.routes
+    for path in sorted((EVENTS / function.package).glob("*.json"))
+]
+
+
+@pytest.mark.parametrize(("function", "path"), HTTP_EVENTS, ids=lambda v: getattr(v, "name", ""))
+def test_http_events_are_payload_2_for_one_of_their_functions_routes(function, path):
     event = json.loads(path.read_text())
     assert event["version"] == "2.0"
-    assert event["routeKey"] == "POST /v1/{project_id}/edgesrv/job-report"
-    assert event["requestContext"]["http"]["method"] == "POST"
+    routes = {route.route_key: route for route in function.routes}
+    assert event["routeKey"] in routes, f"{path.name}: {event['routeKey']} is not a route of {function.logical_id}"
+    route = routes[event["routeKey"]]
+    assert event["requestContext"]["routeKey"] == route.route_key
+    assert event["requestContext"]["http"]["method"] == route.method
     assert event["requestContext"]["stage"] == "$default"
-    assert event["rawPath"] == f"/v1/{event['pathParameters']['project_id']}/edgesrv/job-report"
+    path_template = route.path
+    for name, value in event["pathParameters"].items():
+        path_template = path_template.replace("{" + name + "}", value)
+    assert event["rawPath"] == event["requestContext"]["http"]["path"] == path_template
     assert isinstance(event["isBase64Encoded"], bool)
 
 
@@ -223,7 +255,8 @@ def test_each_alarm_watches_its_metric_with_its_threshold_and_is_documented(name
 
 
 def test_duration_alarm_is_80_percent_of_the_timeout():
-    assert RESOURCES["FunctionDurationAlarm"]["Properties"]["Threshold"] == TEMPLATE.function().timeout_s * 1000 * 0.8
+    timeout_s = TEMPLATE.function(REPORT_FUNCTION).timeout_s
+    assert RESOURCES["FunctionDurationAlarm"]["Properties"]["Threshold"] == timeout_s * 1000 * 0.8
 
 
 def test_dashboard_shows_requests_latency_reports_faults_and_capacity():

@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-import gc
-import importlib
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
+from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from localapi.worker import LambdaContext
-from service.api import create_app
-from service.observability import metrics
-from service.report import ReportService
-from service.store import JobStatusStore
-from tests.support import JOB_TABLE, LEDGER_TABLE, TEMPLATE
+from jobstatus.observability import metrics
+from localapi.runtime import LambdaContext
+from report.handler import build_handler
+from report.settings import ReportSettings
+from report.store import JobStatusStore
+from tests.support import JOB_TABLE, LEDGER_TABLE, REPORT_FUNCTION, TEMPLATE
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def context() -> LambdaContext:
-    return LambdaContext("JobReportFunction", 1024, "req-1", deadline_ms=1e15)
+    return LambdaContext(REPORT_FUNCTION, 1024, "req-1", deadline_ms=1e15)
+
+
+def report_settings(**overrides: str) -> ReportSettings:
+    """The settings the report function gets from template.yaml's environment (and the given overrides)."""
+    return ReportSettings.from_env(TEMPLATE.function(REPORT_FUNCTION).environment | overrides)
 
 
 @pytest.fixture(autouse=True)
@@ -43,15 +45,10 @@ def ddb() -> Iterator[Any]:
 
 
 @pytest.fixture
-def handler(ddb: Any, monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    """The real entry point, app.lambda_handler, imported with the environment template.yaml declares."""
-    for name, value in TEMPLATE.function().environment.items():
-        monkeypatch.setenv(name, value)
-    module = importlib.reload(sys.modules["app"]) if "app" in sys.modules else importlib.import_module("app")
-    # app.py freezes everything alive at the end of init, meant for a Lambda process that imports
-    # it once; this process reloads it for every test, so the collector gets the heap back.
-    gc.unfreeze()
-    return lambda event: module.lambda_handler(event, context())
+def handler(ddb: Any) -> Invoke:
+    """The report handler as deployed (template.yaml's environment, decorators), on moto's DynamoDB."""
+    lambda_handler = build_handler(report_settings(), dynamodb=ddb)
+    return lambda event: lambda_handler(event, context())
 
 
 class FaultyClient:
@@ -80,25 +77,30 @@ class FaultyClient:
 
 @pytest.fixture
 def build() -> Callable[..., Invoke]:
-    """An app around a given client (for fault injection), routed like the real one."""
+    """A report handler around a given client (for fault injection), with settings and sleep to choose."""
 
     def make(
         client: Any,
         max_jobs: int = 100,
         sleep: Callable[[float], None] = lambda s: None,
-        publisher: Any = None,
+        iot_data: Any = None,
         topic_prefix: str = "",
     ) -> Invoke:
+        settings = report_settings(
+            MAX_JOBS_PER_REPORT=str(max_jobs),
+            CONFIRM_TOPIC_PUBLISH="true" if iot_data is not None else "false",
+            CONFIRM_TOPIC_PREFIX=topic_prefix,
+        )
         store = JobStatusStore(
             client,
             job_table=JOB_TABLE,
             ledger_table=LEDGER_TABLE,
-            history_ttl_s=30 * 86400,
-            ledger_ttl_s=7 * 86400,
+            history_ttl_s=settings.history_retention_days * 86400,
+            ledger_ttl_s=settings.ledger_retention_days * 86400,
             pool=ThreadPoolExecutor(4),
             sleep=sleep,
         )
-        app = create_app(ReportService(store, max_jobs=max_jobs, publisher=publisher, topic_prefix=topic_prefix))
-        return lambda event: app.resolve(event, cast(Any, context()))
+        lambda_handler = build_handler(settings, store=store, iot_data=iot_data, sleep=sleep)
+        return lambda event: lambda_handler(event, context())
 
     return make

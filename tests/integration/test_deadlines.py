@@ -12,10 +12,10 @@ from typing import Any, ClassVar
 import pytest
 
 from localapi.template import LocalTemplate
-from service.store import dynamodb_client
-from tests.support import RUN, body_of, event, job, reply_json, report
+from report.store import dynamodb_client
+from tests.support import REPORT_FUNCTION, RUN, body_of, event, job, reply_json, report
 
-FUNCTION_TIMEOUT_S = LocalTemplate.read().function().timeout_s
+FUNCTION_TIMEOUT_S = LocalTemplate.read().function(REPORT_FUNCTION).timeout_s
 
 
 class Misbehaving(BaseHTTPRequestHandler):

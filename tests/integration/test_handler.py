@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from service.report import status_rank
+from jobstatus import model
+from jobstatus.model import status_rank
 from tests.integration.conftest import FaultyClient
 from tests.support import (
     JOB_TABLE,
@@ -29,12 +30,13 @@ from tests.support import (
 
 
 def current(ddb: Any, job_id: int, project: str = PROJECT) -> dict[str, Any]:
-    item = ddb.get_item(TableName=JOB_TABLE, Key={"pk": {"S": f"{project}#JOB#{job_id}"}, "sk": {"S": "CURRENT"}})
+    key = {"pk": {"S": model.job_pk(project, job_id)}, "sk": {"S": model.CURRENT_SK}}
+    item = ddb.get_item(TableName=JOB_TABLE, Key=key)
     return deserialize(item["Item"]) if "Item" in item else {}
 
 
 def history(ddb: Any) -> list[dict[str, Any]]:
-    return [deserialize(i) for i in scan(ddb, JOB_TABLE) if i["sk"]["S"] != "CURRENT"]
+    return [deserialize(i) for i in scan(ddb, JOB_TABLE) if i["sk"]["S"] != model.CURRENT_SK]
 
 
 def assert_error(response: dict[str, Any], status: int, code: str, field: str) -> None:
@@ -53,7 +55,7 @@ def test_seed_example_is_stored_with_its_exceptions_object_intact(handler, ddb):
     # Given the seed example, verbatim
     seed = seed_body()
     # When it is reported
-    response = handler(load_event("seed.json"))
+    response = handler(load_event("report/seed.json"))
     # Then the answer is the contract's success envelope with a JSON boolean
     assert response["statusCode"] == 200
     assert body_of(response) == SUCCESS
@@ -64,14 +66,14 @@ def test_seed_example_is_stored_with_its_exceptions_object_intact(handler, ddb):
     assert item["message_id"] == "uuid"
     # And the ledger holds the message_id, the current item the status
     (ledger,) = [deserialize(i) for i in scan(ddb, LEDGER_TABLE)]
-    assert ledger["pk"] == f"{PROJECT}#uuid"
+    assert ledger["pk"] == model.ledger_pk(PROJECT, "uuid")
     assert (ledger["message_id"], ledger["project_id"]) == ("uuid", PROJECT)
     assert ledger["msg_confirm_topic"] == "hw/events/messages/dli/message/confirm"
     assert current(ddb, 99270)["status"] == "job_submit_fail"
 
 
 def test_base64_body_is_decoded(handler, ddb):
-    response = handler(load_event("seed-base64.json"))
+    response = handler(load_event("report/seed-base64.json"))
     assert response["statusCode"] == 200
     assert len(history(ddb)) == 1
 
@@ -86,10 +88,10 @@ def test_body_is_json_whatever_the_content_type(handler, ddb, content_type):
 
 
 def test_replay_gets_the_same_200_and_writes_nothing_new(handler, ddb):
-    first = handler(load_event("seed.json"))
+    first = handler(load_event("report/seed.json"))
     stored = everything(ddb)
     # When the same report is retried
-    again = handler(load_event("seed-replay.json"))
+    again = handler(load_event("report/seed-replay.json"))
     # Then the response is the same, marked as a replay, and the tables are unchanged
     assert again["statusCode"] == 200
     assert again["body"] == first["body"]
@@ -120,9 +122,9 @@ def test_replay_with_reordered_keys_and_string_job_id_is_the_same_payload(handle
 
 
 def test_conflicting_reuse_of_message_id_is_422_and_writes_nothing(handler, ddb):
-    handler(load_event("seed.json"))
+    handler(load_event("report/seed.json"))
     stored = everything(ddb)
-    response = handler(load_event("seed-conflict.json"))
+    response = handler(load_event("report/seed-conflict.json"))
     assert_error(response, 422, "DLI.0006", "message_id")
     assert everything(ddb) == stored
 
@@ -161,15 +163,15 @@ def test_body_project_id_changes_nothing(handler, ddb):
 
 
 def test_late_older_status_does_not_replace_newer_one(handler, ddb):
-    assert handler(load_event("out-of-order-newer.json"))["statusCode"] == 200
-    assert handler(load_event("out-of-order-older.json"))["statusCode"] == 200
+    assert handler(load_event("report/out-of-order-newer.json"))["statusCode"] == 200
+    assert handler(load_event("report/out-of-order-older.json"))["statusCode"] == 200
     assert current(ddb, 99271)["status"] == "job_finish"
     assert len(history(ddb)) == 2  # both statuses are kept in the history
 
 
 def test_newer_status_replaces_older_one(handler, ddb):
-    handler(load_event("out-of-order-older.json"))
-    handler(load_event("out-of-order-newer.json"))
+    handler(load_event("report/out-of-order-older.json"))
+    handler(load_event("report/out-of-order-newer.json"))
     assert current(ddb, 99271)["status"] == "job_finish"
     assert current(ddb, 99271)["message_id"] == "ooo-2"
 
@@ -201,11 +203,11 @@ def test_only_the_newest_status_of_a_job_in_one_report_updates_current(handler, 
 
 
 def test_job_without_job_id_is_kept_under_the_message(handler, ddb):
-    assert handler(load_event("no-job-id.json"))["statusCode"] == 200
+    assert handler(load_event("report/no-job-id.json"))["statusCode"] == 200
     (item,) = history(ddb)
-    assert item["pk"] == f"{PROJECT}#MSG#no-job-id-1"
+    assert item["pk"] == model.message_pk(PROJECT, "no-job-id-1")
     assert item["metrics"] == '{"records_in": 0}'
-    assert not [i for i in scan(ddb, JOB_TABLE) if i["sk"]["S"] == "CURRENT"]
+    assert not [i for i in scan(ddb, JOB_TABLE) if i["sk"]["S"] == model.CURRENT_SK]
 
 
 def test_unknown_status_and_extra_fields_are_kept(handler, ddb):
@@ -262,11 +264,11 @@ def test_identical_jobs_in_one_report_are_stored_once(handler, ddb):
 @pytest.mark.parametrize(
     ("name", "field"),
     [
-        ("bad-missing-create-time.json", "jobs[0].create_time"),
-        ("bad-boolean-job-id.json", "jobs[0].job_id"),
-        ("bad-malformed-json.json", "body"),
-        ("bad-project-id.json", "project_id"),
-        ("bad-wildcard-topic.json", "msg_confirm_topic"),
+        ("report/bad-missing-create-time.json", "jobs[0].create_time"),
+        ("report/bad-boolean-job-id.json", "jobs[0].job_id"),
+        ("report/bad-malformed-json.json", "body"),
+        ("report/bad-project-id.json", "project_id"),
+        ("report/bad-wildcard-topic.json", "msg_confirm_topic"),
     ],
 )
 def test_bad_events_get_400_and_write_nothing(handler, ddb, name, field):
@@ -350,25 +352,14 @@ def test_unknown_route_and_method_are_404_like_api_gateway(handler):
 def test_project_index_is_sharded_and_lists_every_job(handler, ddb):
     assert handler(event(report(*[job(job_id=i) for i in range(1, 41)])))["statusCode"] == 200
     listed = []
-    for shard in range(16):
+    shards = {model.project_index_pk(PROJECT, i) for i in range(1, 41)}
+    assert len(shards) == model.PROJECT_SHARDS
+    for shard in shards:
         page = ddb.query(
             TableName=JOB_TABLE,
-            IndexName="gsi1",
+            IndexName=model.PROJECT_INDEX,
             KeyConditionExpression="gsi1pk = :p",
-            ExpressionAttributeValues={":p": {"S": f"{PROJECT}#{shard:02d}"}},
+            ExpressionAttributeValues={":p": {"S": shard}},
         )
         listed += [item["gsi1sk"]["S"] for item in page["Items"]]
-    assert sorted(listed) == sorted(f"JOB#{i}" for i in range(1, 41))
-
-
-def test_hand_written_event_without_stage_or_headers_is_served(handler, ddb):
-    # Given the smallest payload-2.0 event a person might write by hand
-    minimal = {
-        "version": "2.0",
-        "rawPath": f"/v1/{PROJECT}/edgesrv/job-report",
-        "requestContext": {"http": {"method": "POST"}},
-        "body": json.dumps(report(job(job_id=77))),
-    }
-    # Then it is routed as on the $default stage
-    assert handler(minimal)["statusCode"] == 200
-    assert current(ddb, 77)["status"] == "job_running"
+    assert sorted(listed) == sorted(model.project_index_sk(i) for i in range(1, 41))

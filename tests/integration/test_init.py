@@ -1,7 +1,8 @@
-"""Init as Lambda runs it: app.py imported once in a fresh process, the cyclic collector off meanwhile.
+"""Init as Lambda runs it: each function's entry module imported once in a fresh process, the cyclic
+collector off meanwhile (jobstatus.coldstart).
 
-Each case runs in its own interpreter: the test process has imported app already, and a
-collector left off would show only in a process that imported app for the first time.
+Each case runs in its own interpreter: a collector left off would show only in a process that
+imported the entry module for the first time.
 """
 
 from __future__ import annotations
@@ -11,24 +12,26 @@ import os
 import subprocess
 import sys
 
-from localapi.template import ROOT
+import pytest
+
 from tests.support import TEMPLATE
 
 PROBE = """
-import gc, json
+import gc, importlib, json, sys
 outcome = "imported"
 try:
-    import app
+    importlib.import_module(sys.argv[1])
 except Exception as exc:
     outcome = type(exc).__name__
 print(json.dumps({"outcome": outcome, "gc_enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}))
 """
 
 
-def import_app(environment: dict[str, str]) -> dict[str, object]:
+def import_entry(function: str, environment: dict[str, str]) -> dict[str, object]:
+    declared = TEMPLATE.function(function)
     env = {
         "PATH": os.environ["PATH"],
-        "PYTHONPATH": str(ROOT / "functions" / "job_report"),
+        "PYTHONPATH": str(declared.code_dir),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -36,13 +39,14 @@ def import_app(environment: dict[str, str]) -> dict[str, object]:
         **environment,
     }
     done = subprocess.run(
-        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", PROBE, declared.module], env=env, capture_output=True, text=True, timeout=60, check=True
     )
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def test_init_freezes_what_it_built_and_turns_the_collector_back_on() -> None:
-    result = import_app(TEMPLATE.function().environment)
+@pytest.mark.parametrize("function", sorted(TEMPLATE.functions()))
+def test_init_freezes_what_it_built_and_turns_the_collector_back_on(function: str) -> None:
+    result = import_entry(function, TEMPLATE.function(function).environment)
     assert result["outcome"] == "imported"
     assert result["gc_enabled"] is True
     # botocore's service model, pydantic's validators and the resolver: tens of thousands of objects.
@@ -50,9 +54,10 @@ def test_init_freezes_what_it_built_and_turns_the_collector_back_on() -> None:
     assert result["frozen"] > 20_000
 
 
-def test_a_failed_init_still_turns_the_collector_back_on() -> None:
-    environment = TEMPLATE.function().environment
+@pytest.mark.parametrize("function", sorted(TEMPLATE.functions()))
+def test_a_failed_init_still_turns_the_collector_back_on(function: str) -> None:
+    environment = TEMPLATE.function(function).environment
     del environment["JOB_STATUS_TABLE"]
-    result = import_app(environment)
+    result = import_entry(function, environment)
     assert result["outcome"] == "ValidationError"
     assert result["gc_enabled"] is True

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from service.errors import InvalidReport
-from service.models import MAX_CREATE_TIME, MAX_JOB_ID, canonical, parse_report
-from service.report import KNOWN_STATUSES, TERMINAL_STATUSES, status_rank
-from service.store import item_size, write_units
+from jobstatus.dynamodb import item_size, write_units
+from jobstatus.errors import InvalidRequest
+from jobstatus.model import KNOWN_STATUSES, TERMINAL_STATUSES, status_rank
+from report.models import MAX_CREATE_TIME, MAX_JOB_ID, canonical, job_document, parse_report
+from report.service import _payload_hash
 from tests.support import job, report, seed_body
 
 
@@ -23,7 +24,7 @@ def parse(body: Any, max_jobs: int = 100) -> Any:
 
 
 def refused(body: Any, max_jobs: int = 100) -> str:
-    with pytest.raises(InvalidReport) as caught:
+    with pytest.raises(InvalidRequest) as caught:
         parse(body, max_jobs)
     return caught.value.message
 
@@ -177,7 +178,31 @@ def test_canonical_tells_text_from_object():
 def test_canonical_is_compact_sorted_json():
     text = canonical({"b": [1, Decimal("2.5"), None, True], "a": "é"})
     assert text == '{"a":"é","b":[1,2.5,null,true]}'
-    assert hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        seed_body(),
+        report(job(job_id="7", metrics={"b": [1.50, 2.0], "a": 1}), job(job_id=None, plan="p"), edge_node="n-1"),
+        report(job(), msg_confirm_topic="hw/t"),
+    ],
+    ids=["seed", "numbers, extras and a job without job_id", "topic"],
+)
+def test_payload_hash_is_the_sha256_of_the_canonical_body(body):
+    # Given a parsed report, and the same body in canonical form built independently
+    parsed = parse(body)
+    document = {
+        **(parsed.model_extra or {}),
+        "jobs": [job_document(j) for j in parsed.jobs],
+        "message_id": parsed.message_id,
+    }
+    if parsed.msg_confirm_topic is not None:
+        document["msg_confirm_topic"] = parsed.msg_confirm_topic
+    # Then the ledger's payload hash is exactly sha256 of that canonical JSON
+    texts = [canonical(job_document(j)) for j in parsed.jobs]
+    expected = hashlib.sha256(canonical(document).encode()).hexdigest()
+    assert _payload_hash(parsed, texts, dict(parsed.model_extra or {})) == expected
 
 
 def test_status_rank_is_a_total_order_with_terminal_statuses_on_top():
@@ -195,3 +220,12 @@ def test_item_size_follows_dynamodb_rules():
     assert item_size({"l": {"L": [{"BOOL": True}, {"NULL": True}]}}) == 1 + 3 + 2 * (1 + 1)
     assert write_units({"s": {"S": "x" * 1023}}) == 1
     assert write_units({"s": {"S": "x" * 1024}}) == 2
+
+
+def test_payload_hash_format_is_pinned_across_releases():
+    # The ledger keeps this hash for days: if the canonical form changed in a release, a retry sent
+    # across the deploy would be refused as a conflict (422). So the exact bytes are pinned here.
+    parsed = parse({"message_id": "m", "jobs": [{"job_id": "7", "status": "s", "create_time": 1.0, "plan": None}]})
+    text = '{"jobs":[{"create_time":1,"job_id":7,"status":"s"}],"message_id":"m"}'
+    texts = [canonical(job_document(j)) for j in parsed.jobs]
+    assert _payload_hash(parsed, texts, {}) == hashlib.sha256(text.encode()).hexdigest()

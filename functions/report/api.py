@@ -1,4 +1,4 @@
-"""The HTTP API route and the one place where domain errors become HTTP responses."""
+"""The report route: POST /v1/{project_id}/edgesrv/job-report. Errors are answered by `jobstatus.http`."""
 
 from __future__ import annotations
 
@@ -8,34 +8,16 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from service.errors import DependencyUnavailable, InvalidReport, PayloadConflict, ReportError, ReportTooLarge
-from service.observability import count, logger
-from service.report import ReportService
+from jobstatus.errors import InvalidRequest
+from jobstatus.http import install_error_handlers
+from jobstatus.observability import count, logger
+from report.service import ReportService
 
 ROUTE = "/v1/<project_id>/edgesrv/job-report"
 SUCCESS_MESSAGE = "The IEF Flink job status information is successfully reported."
-SERVER_ERROR_CODE = "DLI.0999"
-
-# One status, one DLI error code and one metric per domain exception.
-ERRORS: dict[type[ReportError], tuple[HTTPStatus, str, str]] = {
-    InvalidReport: (HTTPStatus.BAD_REQUEST, "DLI.0001", "ValidationErrors"),
-    ReportTooLarge: (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "DLI.0009", "OversizedRejections"),
-    PayloadConflict: (HTTPStatus.UNPROCESSABLE_ENTITY, "DLI.0006", "Conflicts"),
-    DependencyUnavailable: (HTTPStatus.SERVICE_UNAVAILABLE, SERVER_ERROR_CODE, "DependencyFaults"),
-}
 # 5xx messages never say what failed inside; they say what the caller should do.
 RETRY_MESSAGE = "The report was not stored completely. Retry it with the same message_id."
-
-
-def envelope(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body={"is_success": False, "message": message, "error_code": code, "error_msg": message},
-        headers=headers,
-    )
 
 
 def create_app(service: ReportService) -> APIGatewayHttpResolver:
@@ -69,27 +51,7 @@ def create_app(service: ReportService) -> APIGatewayHttpResolver:
             headers={"Idempotent-Replayed": "true"} if outcome.replayed else None,
         )
 
-    @app.exception_handler(ReportError)
-    def report_error(exc: ReportError) -> Response[Any]:
-        status, code, metric = ERRORS[type(exc)]
-        count(metric)
-        if status >= 500:
-            logger.warning("dependency fault, answered retryable", extra={"fault": exc.message})
-            return envelope(status, RETRY_MESSAGE, code, {"Retry-After": "1"})
-        logger.info("report refused", extra={"status": int(status), "error_code": code, "reason": exc.message})
-        return envelope(status, exc.message, code)
-
-    @app.exception_handler(Exception)
-    def unexpected(exc: Exception) -> Response[Any]:
-        logger.exception("unexpected fault")
-        count("UnexpectedErrors")
-        return envelope(HTTPStatus.INTERNAL_SERVER_ERROR, RETRY_MESSAGE, SERVER_ERROR_CODE)
-
-    @app.not_found
-    def not_found(exc: NotFoundError) -> Response[Any]:
-        # What API Gateway HTTP APIs answer for an unknown route or method.
-        return Response(status_code=404, content_type=content_types.APPLICATION_JSON, body={"message": "Not Found"})
-
+    install_error_handlers(app, retry_message=RETRY_MESSAGE, refused_log="report refused")
     return app
 
 
@@ -99,6 +61,6 @@ def _raw_body(event: dict[str, Any]) -> bytes:
         try:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidReport("body: isBase64Encoded is set but the body is not valid base64") from None
+            raise InvalidRequest("body: isBase64Encoded is set but the body is not valid base64") from None
     # surrogatepass: a string that is not valid Unicode reaches the parser, which refuses it with a 400.
     return body.encode("utf-8", "surrogatepass")

@@ -1,10 +1,7 @@
-"""DynamoDB access: item layout, sizes, and the two write phases. The only module that touches the AWS SDK.
+"""The report's writes to DynamoDB: item layout and sizes, and the two write phases.
 
-Layout (README.md, "Data model", has the full table):
-- history  pk `{project}#JOB#{job_id}`      sk `STATUS#{create_time:016d}#{status}#{content hash}`
-- no job_id pk `{project}#MSG#{message_id}` sk `STATUS#{create_time:016d}#{status}#{index in report}`
-- current  pk `{project}#JOB#{job_id}`      sk `CURRENT`, gsi1pk `{project}#{job_id % 16:02d}`, gsi1sk `JOB#{job_id}`
-- ledger   pk `{project}#{message_id}`      (the idempotency table)
+The keys come from `jobstatus.model`; this module builds the items around them. With
+`confirm.py` (IoT Core), the function's only user of the AWS SDK.
 """
 
 from __future__ import annotations
@@ -14,79 +11,27 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
-import botocore.session
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from service.errors import DependencyUnavailable, PayloadConflict, ReportTooLarge
+from jobstatus import dynamodb, model
+from jobstatus.dynamodb import BATCH_WRITE_SIZE, MAX_ITEM_BYTES, Item, error_code, fault, item_size, serialize
+from jobstatus.errors import DependencyUnavailable, PayloadConflict, PayloadTooLarge
 
-Item = dict[str, Any]  # one item in DynamoDB's AttributeValue form
-
-# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items
-MAX_ITEM_BYTES = 400 * 1024
-# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html
-BATCH_SIZE = 25
 # Phase-2 writes run concurrently on this many threads (a 25-job report's 26 calls in one
 # wave); botocore's connection pool is as large.
 WRITERS = 32
-# The project index key is sharded so that no project can exceed one partition's 1,000 WCU
-# even when all its jobs are new at once (docs/capacity.md); a project's jobs are 16 queries.
-GSI_SHARDS = 16
 # UnprocessedItems are retried with capped exponential backoff and full jitter, a bounded
 # number of times, so the function always answers well inside its timeout.
 BATCH_ATTEMPTS = 6
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 0.8
 
 
-def _serialize(value: Any) -> dict[str, Any]:
-    """A JSON value as a DynamoDB AttributeValue.
-
-    boto3's TypeSerializer does this, but importing boto3 costs about 30 ms of cold start
-    (it pulls in s3transfer, measured by `make bench`) and this function needs only botocore.
-    Inputs are already validated (models.py): str, bool, None, int, Decimal, list, dict.
-    """
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, (int, Decimal)):
-        return {"N": str(value)}
-    if isinstance(value, dict):
-        return {"M": {k: _serialize(v) for k, v in value.items()}}
-    if isinstance(value, list):
-        return {"L": [_serialize(v) for v in value]}
-    raise TypeError(f"not a JSON value: {type(value).__name__}")
-
-
 def dynamodb_client() -> Any:
-    """One client per execution environment, shared by every call and thread (botocore clients are thread-safe).
-
-    Timeouts are short because DynamoDB answers in milliseconds; botocore's standard retry
-    mode retries throttling and 5xx with backoff. Worst case per call: 3 attempts x 3 s plus
-    backoff, and the function's timeout (template.yaml) allows for two sequential phases.
-
-    Client-side parameter validation is off, as botocore documents for performance: every
-    request is built here from a validated report, the tests send each shape to moto, and
-    DynamoDB validates again on its side (a refused request is a 500, see _fault). It saves
-    about 5% of the CPU per 1-job report and 10% per 25-job report (make bench).
-    """
-    return botocore.session.get_session().create_client(
-        "dynamodb",
-        config=Config(
-            connect_timeout=1,
-            read_timeout=2,
-            retries={"mode": "standard", "total_max_attempts": 3},
-            max_pool_connections=WRITERS,
-            tcp_keepalive=True,
-            parameter_validation=False,
-        ),
-    )
+    """The shared client, with a connection pool as large as the phase-2 thread pool."""
+    return dynamodb.dynamodb_client(max_pool_connections=WRITERS)
 
 
 @dataclass(slots=True)
@@ -102,7 +47,7 @@ class Writes:
 
     @property
     def ledger_key(self) -> str:
-        return f"{self.project_id}#{self.message_id}"
+        return model.ledger_pk(self.project_id, self.message_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,37 +60,6 @@ class JobEntry:
     digest: str  # hash of the job's canonical form
     newest: bool  # the newest status of its job_id in this report
     rank: str
-
-
-def item_size(item: Item) -> int:
-    """Bytes as DynamoDB counts them for the 400 KB limit and for write units.
-
-    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
-    """
-    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
-
-
-def _value_size(value: dict[str, Any]) -> int:
-    ((kind, data),) = value.items()
-    if kind == "S":
-        return len(data.encode())
-    if kind == "N":
-        digits = len(data.lstrip("-").replace(".", "").split("E")[0].strip("0")) or 1
-        return (digits + 1) // 2 + 1
-    if kind == "B":
-        return len(data)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "M":
-        return 3 + sum(len(k.encode()) + _value_size(v) + 1 for k, v in data.items())
-    if kind == "L":
-        return 3 + sum(_value_size(v) + 1 for v in data)
-    raise ValueError(f"unexpected attribute type {kind}")
-
-
-def write_units(item: Item) -> int:
-    """On-demand write request units for one put of this item (1 per started KB)."""
-    return max(1, -(-item_size(item) // 1024))
 
 
 class JobStatusStore:
@@ -181,16 +95,16 @@ class JobStatusStore:
     ) -> Writes:
         writes = Writes(payload_hash=payload_hash, project_id=project_id, message_id=message_id)
         if report_extra:
-            writes.ledger_extra = {"extra": _serialize(report_extra)}
+            writes.ledger_extra = {"extra": serialize(report_extra)}
         seen: set[tuple[str, str]] = set()
         for job in jobs:
             doc = job.document
             status, create_time, job_id = doc["status"], doc["create_time"], doc.get("job_id")
             if job_id is None:
-                pk, suffix = f"{project_id}#MSG#{message_id}", str(job.index)
+                pk, suffix = model.message_pk(project_id, message_id), str(job.index)
             else:
-                pk, suffix = f"{project_id}#JOB#{job_id}", job.digest
-            sk = f"STATUS#{create_time:016d}#{status}#{suffix}"
+                pk, suffix = model.job_pk(project_id, job_id), job.digest
+            sk = model.history_sk(create_time, status, suffix)
             if (pk, sk) in seen:  # the same job twice in one report: one item (and BatchWriteItem
                 continue  # refuses duplicate keys in a request)
             seen.add((pk, sk))
@@ -200,14 +114,14 @@ class JobStatusStore:
                 if name in job.extra_names:
                     extra[name] = value
                 else:
-                    item[name] = _serialize(value)
+                    item[name] = serialize(value)
             if extra:
-                item["extra"] = _serialize(extra)
+                item["extra"] = serialize(extra)
             # received_at and expires_at are added after phase 1; count them now (13 and 10 digits).
             size = item_size(item) + len("received_at") + 8 + len("expires_at") + 7
             if size > MAX_ITEM_BYTES:
-                biggest = max(doc, key=lambda n: item_size({n: _serialize(doc[n])}))
-                raise ReportTooLarge(
+                biggest = max(doc, key=lambda n: item_size({n: serialize(doc[n])}))
+                raise PayloadTooLarge(
                     f"jobs[{job.index}].{biggest}: the job is {size} bytes stored, over DynamoDB's "
                     f"{MAX_ITEM_BYTES}-byte item limit"
                 )
@@ -221,8 +135,8 @@ class JobStatusStore:
                         ":rk": {"S": job.rank},
                         ":jid": {"N": str(job_id)},
                         ":mid": {"S": message_id},
-                        ":g1pk": {"S": f"{project_id}#{job_id % GSI_SHARDS:02d}"},
-                        ":g1sk": {"S": f"JOB#{job_id}"},
+                        ":g1pk": {"S": model.project_index_pk(project_id, job_id)},
+                        ":g1sk": {"S": model.project_index_sk(job_id)},
                     }
                 )
         return writes
@@ -267,11 +181,11 @@ class JobStatusStore:
                 ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise PayloadConflict("message_id: already used in this project with a different payload") from None
-            raise _fault(exc) from exc
+            raise fault(exc) from exc
         except BotoCoreError as exc:
-            raise _fault(exc) from exc
+            raise fault(exc) from exc
         old = response.get("Attributes")
         return int(old["received_at"]["N"]) if old and "received_at" in old else None
 
@@ -288,8 +202,8 @@ class JobStatusStore:
             "expires_at": {"N": str(received_at_ms // 1000 + self._history_ttl_s)},
         }
         tasks: list[Callable[[], None]] = []
-        for start in range(0, len(writes.history), BATCH_SIZE):
-            batch = [item | stamp for item in writes.history[start : start + BATCH_SIZE]]
+        for start in range(0, len(writes.history), BATCH_WRITE_SIZE):
+            batch = [item | stamp for item in writes.history[start : start + BATCH_WRITE_SIZE]]
             tasks.append(partial(self._put_batch, batch))
         for update in writes.current:
             tasks.append(partial(self._update_current, update, received_at_ms))
@@ -314,7 +228,7 @@ class JobStatusStore:
             try:
                 response = self._client.batch_write_item(RequestItems=request)
             except (ClientError, BotoCoreError) as exc:
-                raise _fault(exc) from exc
+                raise fault(exc) from exc
             request = response.get("UnprocessedItems") or {}
             if not request:
                 return
@@ -330,7 +244,7 @@ class JobStatusStore:
         try:
             self._client.update_item(
                 TableName=self._job_table,
-                Key={"pk": {"S": update["pk"]}, "sk": {"S": "CURRENT"}},
+                Key={"pk": {"S": update["pk"]}, "sk": {"S": model.CURRENT_SK}},
                 UpdateExpression=(
                     "SET #st = :st, create_time = :ct, status_rank = :rk, job_id = :jid, message_id = :mid, "
                     "updated_at = :at, gsi1pk = if_not_exists(gsi1pk, :g1pk), gsi1sk = if_not_exists(gsi1sk, :g1sk)"
@@ -344,18 +258,7 @@ class JobStatusStore:
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise _fault(exc) from exc
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise fault(exc) from exc
         except BotoCoreError as exc:
-            raise _fault(exc) from exc
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _fault(exc: ClientError | BotoCoreError) -> Exception:
-    """Throttling, 5xx and network faults are retryable (503); a refused request is a bug (500)."""
-    if isinstance(exc, ClientError) and _code(exc) == "ValidationException":
-        return RuntimeError(f"DynamoDB refused a request: {exc}")
-    return DependencyUnavailable(type(exc).__name__)
+            raise fault(exc) from exc

@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from service.errors import InvalidReport
+from jobstatus.errors import InvalidRequest
 
 # DynamoDB nests maps and lists at most 32 levels deep; the field's own object is level 1.
 # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-attributes
@@ -194,28 +194,28 @@ def _number(text: str) -> int | Decimal:
 
 
 def parse_report(raw: bytes, *, max_jobs: int) -> JobReport:
-    """Parse and validate a body, or raise InvalidReport naming the field and the reason."""
+    """Parse and validate a body, or raise InvalidRequest naming the field and the reason."""
     if not raw.strip():
-        raise InvalidReport("body: a JSON object is required")
+        raise InvalidRequest("body: a JSON object is required")
     try:
         text = raw.decode("utf-8-sig")
         document = json.loads(text, object_pairs_hook=_object, parse_float=_number, parse_constant=_no_constant)
     except UnicodeDecodeError as exc:
-        raise InvalidReport(f"body: not valid UTF-8 (byte {exc.start})") from None
+        raise InvalidRequest(f"body: not valid UTF-8 (byte {exc.start})") from None
     except _DuplicateKey as exc:
-        raise InvalidReport(f"body: duplicate key {_short(exc)!r}") from None
+        raise InvalidRequest(f"body: duplicate key {_short(exc)!r}") from None
     except json.JSONDecodeError as exc:
-        raise InvalidReport(f"body: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise InvalidRequest(f"body: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
-        raise InvalidReport("body: nested too deeply") from None
+        raise InvalidRequest("body: nested too deeply") from None
     except ValueError as exc:  # e.g. NaN, or an integer literal beyond Python's digit limit
-        raise InvalidReport(f"body: malformed JSON: {_short(exc)}") from None
+        raise InvalidRequest(f"body: malformed JSON: {_short(exc)}") from None
     if not isinstance(document, dict):
-        raise InvalidReport(f"body: must be a JSON object, got {_kind(document)}")
+        raise InvalidRequest(f"body: must be a JSON object, got {_kind(document)}")
     try:
         report = JobReport.model_validate(document, context={"max_jobs": max_jobs})
     except ValidationError as exc:
-        raise InvalidReport(describe(exc)) from None
+        raise InvalidRequest(describe(exc)) from None
     _check_storable(report)
     return report
 
@@ -245,7 +245,7 @@ def _utf8(text: str, path: str) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidReport(f"{path}: contains an unpaired surrogate, which is not valid Unicode") from None
+        raise InvalidRequest(f"{path}: contains an unpaired surrogate, which is not valid Unicode") from None
 
 
 def _check_storable(report: JobReport) -> None:
@@ -268,19 +268,19 @@ def _check_value(value: Any, path: str, depth: int) -> None:
             _utf8(value, path)
     elif isinstance(value, dict):
         if depth > MAX_OBJECT_DEPTH:
-            raise InvalidReport(f"{path}: nested deeper than {MAX_OBJECT_DEPTH} levels")
+            raise InvalidRequest(f"{path}: nested deeper than {MAX_OBJECT_DEPTH} levels")
         for key, item in value.items():
             if not key:
-                raise InvalidReport(f"{path}: an empty object key cannot be stored")
+                raise InvalidRequest(f"{path}: an empty object key cannot be stored")
             _utf8(key, path)
             _check_value(item, f"{path}.{_short(key)}", depth + 1)
     elif isinstance(value, list):
         if depth > MAX_OBJECT_DEPTH:
-            raise InvalidReport(f"{path}: nested deeper than {MAX_OBJECT_DEPTH} levels")
+            raise InvalidRequest(f"{path}: nested deeper than {MAX_OBJECT_DEPTH} levels")
         for index, item in enumerate(value):
             _check_value(item, f"{path}[{index}]", depth + 1)
     elif isinstance(value, (int, Decimal)) and not isinstance(value, bool) and not _storable_number(value):
-        raise InvalidReport(f"{path}: the number {_short(value)} is beyond DynamoDB's range or precision")
+        raise InvalidRequest(f"{path}: the number {_short(value)} is beyond DynamoDB's range or precision")
 
 
 def _storable_number(value: int | Decimal) -> bool:

@@ -1,8 +1,8 @@
-"""The one Logger and the one Metrics of the function (Powertools, EMF).
+"""The one Logger and the one Metrics of each function (Powertools, EMF).
 
 Both read POWERTOOLS_SERVICE_NAME, POWERTOOLS_LOG_LEVEL and POWERTOOLS_METRICS_NAMESPACE,
-which template.yaml sets. The namespace gets a default so that an invocation with a bare
-environment still flushes its metrics instead of failing. No project_id dimension: its
+which template.yaml sets per function. The namespace gets a default so that an invocation with a
+bare environment still flushes its metrics instead of failing. No project_id dimension: its
 cardinality is unbounded and every dimension value is a billed metric. Logs carry it instead.
 """
 

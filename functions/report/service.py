@@ -11,48 +11,15 @@ a crash between the phases loses nothing and no retry is ever blocked by a lock.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from service.confirm import ConfirmationPublisher
-from service.errors import InvalidReport
-from service.models import JobReport, canonical, job_document, parse_report
-from service.store import JobEntry, JobStatusStore
-
-PROJECT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
-
-# The DLI statuses. Any other status is stored as sent and counted, never refused: an agent
-# newer than this service must not lose data.
-KNOWN_STATUSES = frozenset(
-    {
-        "job_init",
-        "job_submitting",
-        "job_submit_fail",
-        "job_running",
-        "job_running_exception",
-        "job_downloading",
-        "job_idle",
-        "job_canceling",
-        "job_cancel_success",
-        "job_cancel_fail",
-        "job_savepointing",
-        "job_arrearage_stopped",
-        "job_arrearage_recovering",
-        "job_finish",
-    }
-)
-# Statuses a job does not leave by itself. On equal create_time they win the tie.
-TERMINAL_STATUSES = frozenset({"job_submit_fail", "job_cancel_success", "job_arrearage_stopped", "job_finish"})
-
-
-def status_rank(status: str) -> str:
-    """A total order on statuses for ties on create_time: terminal first, then by name.
-
-    Statuses are ASCII, so DynamoDB's byte-wise string comparison agrees with this one.
-    """
-    return ("1#" if status in TERMINAL_STATUSES else "0#") + status
+from jobstatus.errors import InvalidRequest
+from jobstatus.model import KNOWN_STATUSES, PROJECT_ID, status_rank
+from report.confirm import ConfirmationPublisher
+from report.models import JobReport, canonical, job_document, parse_report
+from report.store import JobEntry, JobStatusStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +48,13 @@ class ReportService:
 
     def parse(self, project_id: str, body: bytes) -> JobReport:
         if not PROJECT_ID.fullmatch(project_id):
-            raise InvalidReport("project_id: must be 1 to 64 letters or digits")
+            raise InvalidRequest("project_id: must be 1 to 64 letters or digits")
         report = parse_report(body, max_jobs=self._max_jobs)
         topic = report.msg_confirm_topic
         # With publishing on, the function may publish only under its prefix (its IAM policy says
         # the same); a topic elsewhere would fail every time, so it is refused up front.
         if self._publisher is not None and topic is not None and not topic.startswith(self._topic_prefix):
-            raise InvalidReport(f"msg_confirm_topic: must start with {self._topic_prefix!r}")
+            raise InvalidRequest(f"msg_confirm_topic: must start with {self._topic_prefix!r}")
         return report
 
     def accept(self, project_id: str, report: JobReport) -> Outcome:

@@ -1,1 +1,0 @@
-"""The job-report service: validation, the report use case and its DynamoDB storage."""

@@ -1,0 +1,1 @@
+"""JobReportFunction: validates an edge job report, records its message_id, stores every status."""

@@ -1,0 +1,64 @@
+"""The API explorer of the original API page: Swagger UI on the OpenAPI document, local only.
+
+Served by `make run` at /swagger. Swagger UI comes from the npm registry (`make run` vendors it
+into .tools/) and falls back to a CDN. The deployed functions never import any of it.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from localapi.httpapi import NOT_FOUND, json_response
+from localapi.template import ROOT
+
+SWAGGER_UI = ROOT / ".tools" / "swagger-ui" / "package"  # `make run` fetches it from npm
+SWAGGER_UI_CDN = "https://unpkg.com/swagger-ui-dist@5"
+SWAGGER_UI_FILES = ("swagger-ui.css", "swagger-ui-bundle.js")
+PREFIX = "/swagger"
+
+
+def swagger_page(spec_url: str, assets: str) -> str:
+    """A Swagger UI page for the local API: assets from `assets` (vendored, or the CDN)."""
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Edge job-report API</title>
+<link rel="stylesheet" href="{assets}/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="{assets}/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({{url: "{spec_url}", dom_id: "#swagger-ui"}});</script>
+</body></html>
+"""
+
+
+class Explorer:
+    def __init__(self, base_url: str) -> None:
+        self._base_url = base_url
+
+    def __call__(self, method: str, path: str) -> dict[str, Any] | None:
+        """The answer for an explorer path, or None for any other path (the HTTP API's routes)."""
+        if method != "GET" or not (path == PREFIX or path.startswith(PREFIX + "/")):
+            return None
+        vendored = all((SWAGGER_UI / name).exists() for name in SWAGGER_UI_FILES)
+        if path == PREFIX:
+            assets = f"{PREFIX}/assets" if vendored else SWAGGER_UI_CDN
+            page = swagger_page(f"{PREFIX}/openapi.json", assets)
+            return {"statusCode": 200, "headers": {"content-type": "text/html; charset=utf-8"}, "body": page}
+        name = path.removeprefix(f"{PREFIX}/assets/")
+        if path.startswith(f"{PREFIX}/assets/") and vendored and name in SWAGGER_UI_FILES:
+            kind = "text/css" if name.endswith(".css") else "application/javascript"
+            body = base64.b64encode((SWAGGER_UI / name).read_bytes()).decode()
+            return {"statusCode": 200, "headers": {"content-type": kind}, "body": body, "isBase64Encoded": True}
+        if path != f"{PREFIX}/openapi.json":
+            return NOT_FOUND
+        return json_response(200, self.document())
+
+    def document(self) -> dict[str, Any]:
+        from localapi import openapi  # noqa: PLC0415 - built on first use
+
+        spec = openapi.document() | {"servers": [{"url": self._base_url, "description": "make run"}]}
+        # The local API does not check SigV4 (API Gateway does, when deployed): no security here.
+        for operation in spec["paths"].values():
+            for method in operation.values():
+                method.pop("security", None)
+        spec["components"].pop("securitySchemes", None)
+        return spec

@@ -1,0 +1,275 @@
+"""The HTTP API: one route table across every function's HttpApi routes, payload-2.0 events, and
+what API Gateway answers by itself.
+
+- A request whose method and path match a route becomes a real HTTP API payload-2.0 event for
+  that route's function.
+- What API Gateway answers without the function is answered here too: 404 {"message": "Not
+  Found"} for an unknown route or method, 413 for a body over Lambda's 6 MB invoke limit, 500
+  {"message": "Internal Server Error"} when the function fails, 503 when it times out.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from jobstatus.http import NOT_FOUND_BODY, error_body
+from localapi.runtime import FunctionError, FunctionRuntime, FunctionTimeout
+from localapi.template import LOCAL_ACCOUNT, HttpRoute
+
+# Lambda's synchronous invocation payload limit; a bigger request never reaches the function.
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+MAX_BODY_BYTES = 6 * 1024 * 1024
+_DRAIN_LIMIT = 4 * MAX_BODY_BYTES  # read and discard up to this much so the client sees the 413
+# HTTP API passes these content types as text; anything else arrives base64-encoded.
+_TEXT_TYPES = re.compile(
+    r"^(text/.*|application/(json|xml|javascript|x-www-form-urlencoded)|application/.*\+(json|xml))$"
+)
+
+
+def json_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
+
+
+NOT_FOUND = json_response(404, NOT_FOUND_BODY)
+INTERNAL_ERROR = json_response(500, {"message": "Internal Server Error"})
+UNAVAILABLE = json_response(503, {"message": "Service Unavailable"})
+_TOO_LARGE_MESSAGE = f"body: over the {MAX_BODY_BYTES // (1024 * 1024)} MB request limit"
+TOO_LARGE = json_response(413, error_body(_TOO_LARGE_MESSAGE, "DLI.0009"))
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request as the server read it."""
+
+    method: str
+    raw_path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    source_ip: str
+
+
+@dataclass(frozen=True)
+class _Route:
+    route: HttpRoute
+    pattern: re.Pattern[str]
+
+    @classmethod
+    def of(cls, route: HttpRoute) -> _Route:
+        # {name} matches one path segment; {name+} (greedy) the rest of the path, as HTTP API does.
+        regex = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(route.path))
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", regex)
+        return cls(route, re.compile(f"^{regex}$"))
+
+
+class HttpApi:
+    """Routes requests to the functions' runtimes; `extra` answers paths no route owns (the explorer)."""
+
+    def __init__(
+        self,
+        routes: list[HttpRoute],
+        runtimes: dict[str, FunctionRuntime],
+        *,
+        host: str,
+        extra: Callable[[str, str], dict[str, Any] | None] | None = None,
+    ) -> None:
+        self._routes = [_Route.of(route) for route in routes]
+        self._runtimes = runtimes
+        self._host = host
+        self._extra = extra
+
+    @property
+    def routes(self) -> list[HttpRoute]:
+        return [r.route for r in self._routes]
+
+    def match(self, method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
+        for candidate in self._routes:
+            found = candidate.pattern.match(path)
+            if found and candidate.route.method in (method, "ANY"):
+                return candidate.route, found.groupdict()
+        return None
+
+    def respond(self, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
+        raw_path, _, query = target.partition("?")
+        if self._extra is not None and (answer := self._extra(method, raw_path)) is not None:
+            return answer
+        matched = self.match(method, raw_path)
+        if matched is None:
+            return NOT_FOUND
+        route, path_parameters = matched
+        request_id = base64.b64encode(secrets.token_bytes(12)).decode()
+        request = Request(method, raw_path, query, headers, body, source_ip)
+        event = self.event(route, request, path_parameters, request_id)
+        if len(json.dumps(event)) > MAX_BODY_BYTES:
+            return TOO_LARGE
+        try:
+            result = self._runtimes[route.function].invoke(event, request_id)
+        except FunctionTimeout:
+            return UNAVAILABLE
+        except FunctionError as exc:  # the function failed: API Gateway answers 500
+            print(f"function error: {exc}", file=sys.stderr)
+            return INTERNAL_ERROR
+        return result if isinstance(result, dict) and "statusCode" in result else json_response(200, result)
+
+    def event(
+        self, route: HttpRoute, request: Request, path_parameters: dict[str, str], request_id: str
+    ) -> dict[str, Any]:
+        """The payload-2.0 event API Gateway would send for this request."""
+        now = time.time()
+        method, raw_path, query, headers, body = (
+            request.method,
+            request.raw_path,
+            request.query,
+            request.headers,
+            request.body,
+        )
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        try:
+            text: str | None = body.decode("utf-8") if _TEXT_TYPES.match(content_type) else None
+        except UnicodeDecodeError:
+            text = None
+        event: dict[str, Any] = {
+            "version": "2.0",
+            "routeKey": route.route_key,
+            "rawPath": raw_path,
+            "rawQueryString": query,
+            "headers": headers,
+            "requestContext": {
+                "accountId": LOCAL_ACCOUNT,
+                "apiId": "local",
+                "domainName": headers.get("host", self._host),
+                "domainPrefix": "local",
+                "http": {
+                    "method": method,
+                    "path": raw_path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": request.source_ip,
+                    "userAgent": headers.get("user-agent", ""),
+                },
+                "requestId": request_id,
+                "routeKey": route.route_key,
+                "stage": "$default",
+                "time": formatdate(now, usegmt=True),
+                "timeEpoch": int(now * 1000),
+            },
+            "pathParameters": {k: unquote(v) for k, v in path_parameters.items()},
+            "isBase64Encoded": text is None and bool(body),
+        }
+        if query:
+            # Repeated parameters are joined with commas, as HTTP API does.
+            parameters: dict[str, str] = {}
+            for name, value in parse_qsl(query, keep_blank_values=True):
+                parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
+            event["queryStringParameters"] = parameters
+        if body:
+            event["body"] = text if text is not None else base64.b64encode(body).decode()
+        return event
+
+    def serve(self, host: str, port: int, *, access_log: bool, after: Callable[[], None] | None = None) -> Any:
+        """The HTTP server on host:port in a daemon thread; `after` runs after each answer."""
+        server = _HttpServer((host, port), _handler_class(self, access_log, after))
+        threading.Thread(target=server.serve_forever, name="http-api", daemon=True).start()
+        return server
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # the listen backlog: a burst of agents must queue, not be reset (default 5)
+
+
+def _handler_class(api: HttpApi, access_log: bool, after: Callable[[], None] | None) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # without it, every response waits ~40 ms for a delayed ACK
+        server_version = "local-http-api"
+
+        def _serve(self) -> None:
+            started = time.perf_counter()
+            headers: dict[str, str] = {}
+            for name, value in self.headers.items():  # HTTP API joins repeated headers with commas
+                key = name.lower()
+                headers[key] = f"{headers[key]},{value}" if key in headers else value
+            body, too_large = self._read_body()
+            if too_large:
+                response = TOO_LARGE
+            else:
+                target = urlsplit(self.path)
+                path = target.path + (f"?{target.query}" if target.query else "")
+                response = api.respond(self.command, path, headers, body, self.client_address[0])
+            self._write(response)
+            if after is not None:
+                after()
+            if access_log:
+                elapsed = (time.perf_counter() - started) * 1000
+                print(f"{self.command} {self.path} {response['statusCode']} {elapsed:.0f} ms", file=sys.stderr)
+
+        def _read_body(self) -> tuple[bytes, bool]:
+            if "chunked" in self.headers.get("transfer-encoding", "").lower():
+                return self._read_chunked()
+            length = int(self.headers.get("content-length") or 0)
+            if length > MAX_BODY_BYTES:
+                if length <= _DRAIN_LIMIT:
+                    self.rfile.read(length)
+                else:
+                    self.close_connection = True
+                return b"", True
+            return self.rfile.read(length), False
+
+        def _read_chunked(self) -> tuple[bytes, bool]:
+            parts, total = [], 0
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    break
+                total += size
+                chunk = self.rfile.read(size)
+                self.rfile.readline()
+                if total <= MAX_BODY_BYTES:
+                    parts.append(chunk)
+                elif total > _DRAIN_LIMIT:
+                    self.close_connection = True
+                    return b"", True
+            return b"".join(parts), total > MAX_BODY_BYTES
+
+        def _write(self, response: dict[str, Any]) -> None:
+            body = response.get("body") or ""
+            payload = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
+            self.send_response(int(response["statusCode"]))
+            for name, value in (response.get("headers") or {}).items():
+                self.send_header(name, str(value))
+            for name, values in (response.get("multiValueHeaders") or {}).items():
+                for value in values:
+                    self.send_header(name, str(value))
+            for cookie in response.get("cookies") or []:
+                self.send_header("set-cookie", cookie)
+            self.send_header("apigw-requestid", secrets.token_hex(8))
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        def __getattr__(self, name: str) -> Any:
+            # Every method, TRACE or made up, gets the route table's answer (404), as API Gateway
+            # gives, instead of http.server's 501 page.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            pass  # one access line per request is printed by _serve
+
+    return Handler

@@ -1,0 +1,116 @@
+"""The function runtime: for each function, a pool of worker processes, each one execution environment.
+
+A worker imports the handler once (its cold start) and runs one event at a time, as Lambda does;
+several workers give real concurrency. Workers are started with `spawn`, so that they import only
+what the function imports: this module must not import moto or boto3 at its top.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
+
+from localapi.template import LOCAL_ACCOUNT, LOCAL_REGION, Function
+
+_state: dict[str, Any] = {}
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    deadline_ms: float
+    function_version: str = "$LATEST"
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self.deadline_ms - time.time() * 1000))
+
+
+class FunctionTimeout(Exception):
+    """The function did not answer within its timeout."""
+
+
+class FunctionError(Exception):
+    """The function raised (Lambda reports an unhandled error)."""
+
+
+def _init_worker(code_dir: str, module: str, handler: str, environment: dict[str, str]) -> None:
+    """The cold start: the environment, then the handler module imported from the CodeUri."""
+    os.environ.update(environment)
+    sys.path.insert(0, code_dir)  # the CodeUri is the root of the deployment package, as /var/task is
+    _state["handler"] = getattr(importlib.import_module(module), handler)
+
+
+def _invoke(event: dict[str, Any], function_name: str, memory_mb: int, timeout_s: int, request_id: str) -> Any:
+    context = LambdaContext(
+        function_name=function_name,
+        memory_limit_in_mb=memory_mb,
+        aws_request_id=request_id,
+        deadline_ms=time.time() * 1000 + timeout_s * 1000,
+    )
+    return _state["handler"](event, context)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+class FunctionRuntime:
+    """One function's execution environments."""
+
+    def __init__(self, function: Function, environment: dict[str, str], workers: int) -> None:
+        self.function = function
+        self._environment = environment
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> FunctionRuntime:
+        self._pool = ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(str(self.function.code_dir), self.function.module, self.function.handler, self._environment),
+        )
+        return self
+
+    def warm(self) -> None:
+        """Start every worker now (its cold start), not on the first events."""
+        if self._pool is None:
+            raise RuntimeError("FunctionRuntime.start() was not called")
+        for future in [self._pool.submit(_ready) for _ in range(self._workers)]:
+            future.result(timeout=120)
+
+    def invoke(self, event: dict[str, Any], request_id: str) -> Any:
+        """The handler's result; FunctionTimeout or FunctionError as Lambda would report them."""
+        if self._pool is None:
+            raise RuntimeError("FunctionRuntime.start() was not called")
+        function = self.function
+        future = self._pool.submit(
+            _invoke, event, function.logical_id, function.memory_mb, function.timeout_s, request_id
+        )
+        try:
+            return future.result(timeout=function.timeout_s + 5)
+        except FutureTimeout:
+            raise FunctionTimeout(function.logical_id) from None
+        except Exception as exc:
+            raise FunctionError(f"{type(exc).__name__}: {exc}") from exc
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)

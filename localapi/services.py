@@ -1,0 +1,71 @@
+"""The AWS services of the local stack: one moto server (default port 8000, DynamoDB Local's port).
+
+It serves every AWS API the functions call (DynamoDB, IoT data, and the rest moto knows), so one
+endpoint URL stands in for all of them, as `make run` prints.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+import boto3
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from localapi.template import LOCAL_REGION
+
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+class _SerializedApp:
+    """Runs moto's WSGI app one request at a time.
+
+    DynamoDB applies each conditional write atomically; moto's in-memory backend does not
+    guarantee that under concurrent threads, so requests are serialized. The credential
+    scope's region is also rewritten to the local one, so that any client region sees the
+    same tables, as DynamoDB Local does with -sharedDb.
+    """
+
+    _SCOPE = re.compile(r"(Credential=[^/]+/\d{8}/)[^/]+/")
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        environ["HTTP_AUTHORIZATION"] = self._SCOPE.sub(rf"\g<1>{LOCAL_REGION}/", auth)
+        with self._lock:
+            return list(self._app(environ, start_response))
+
+
+def start_moto(host: str, port: int) -> Any:
+    """moto's server on host:port (0 picks a free port), serving in a daemon thread."""
+
+    class QuietHandler(MotoRequestHandler):
+        disable_nagle_algorithm = True  # without it, every answer waits ~40 ms for a delayed ACK
+
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    app = _SerializedApp(DomainDispatcherApplication(create_backend_app))
+    server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+    threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
+    return server
+
+
+def client(service: str, endpoint_url: str) -> Any:
+    """A boto3 client for the local moto server (dummy credentials, the local region)."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=LOCAL_REGION,
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )

@@ -1,0 +1,106 @@
+"""The local stack, wired from template.yaml: moto, the tables, every function's runtime, the HTTP API.
+
+Nothing here names a function, a route or a table: all of it is learned from the template, so a
+function added to template.yaml is served by `make run` with no edit here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+from moto.iotdata.models import iotdata_backends
+
+from localapi.explorer import Explorer
+from localapi.httpapi import HttpApi
+from localapi.runtime import FunctionRuntime
+from localapi.services import DUMMY_CREDENTIALS, client, start_moto
+from localapi.template import LOCAL_ACCOUNT, LOCAL_REGION, LocalTemplate
+
+
+class LocalStack:
+    def __init__(
+        self,
+        template: LocalTemplate | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        moto_port: int = 8000,
+        workers: int = 2,
+        access_log: bool = True,
+    ) -> None:
+        self.template = template or LocalTemplate.read()
+        self.host = host
+        self._port = port
+        self._moto_port = moto_port
+        self._workers = workers
+        self._access_log = access_log
+        self._moto: Any = None
+        self._http: Any = None
+        self.runtimes: dict[str, FunctionRuntime] = {}
+        self.api: HttpApi | None = None
+        self._published_seen = 0
+        self._published_lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self._http.server_address[1]}"
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://{self.host}:{self._moto.server_address[1]}"
+
+    def client(self, service: str) -> Any:
+        return client(service, self.moto_url)
+
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        """What Lambda sets, the AWS endpoint pointed at moto, then the template's variables."""
+        function = self.template.function(logical_id)
+        return {
+            **DUMMY_CREDENTIALS,
+            "AWS_REGION": LOCAL_REGION,
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+            "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+            # Every AWS API a function calls (DynamoDB, IoT data, ...) goes to the moto server.
+            "AWS_ENDPOINT_URL": self.moto_url,
+            "PYTHONUNBUFFERED": "1",  # the function's log lines appear as they are written
+            **function.environment,
+        }
+
+    def start(self) -> LocalStack:
+        os.environ.update({k: os.environ.get(k, v) for k, v in DUMMY_CREDENTIALS.items()})
+        self._moto = start_moto(self.host, self._moto_port)
+        self.template.create_tables(self.client("dynamodb"))
+        for logical_id, function in self.template.functions().items():
+            runtime = FunctionRuntime(function, self.function_environment(logical_id), self._workers)
+            self.runtimes[logical_id] = runtime.start()
+        for runtime in self.runtimes.values():
+            runtime.warm()
+        self.api = HttpApi(self.template.routes(), self.runtimes, host=self.host, extra=self._explorer)
+        self._http = self.api.serve(self.host, self._port, access_log=self._access_log, after=self._show_confirmations)
+        return self
+
+    def _explorer(self, method: str, path: str) -> dict[str, Any] | None:
+        return Explorer(self.url)(method, path)
+
+    def stop(self) -> None:
+        for server in (self._http, self._moto):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+        for runtime in self.runtimes.values():
+            runtime.stop()
+
+    def new_confirmations(self) -> list[tuple[str, bytes]]:
+        """Messages the functions published to IoT Core (moto) since the last call."""
+        published = iotdata_backends[LOCAL_ACCOUNT][LOCAL_REGION].published_payloads
+        with self._published_lock:
+            fresh, self._published_seen = published[self._published_seen :], len(published)
+        return list(fresh)
+
+    def _show_confirmations(self) -> None:
+        for topic, payload in self.new_confirmations():
+            print(f"IoT publish to {topic}: {payload.decode()}", file=sys.stderr)
