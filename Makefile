@@ -42,11 +42,12 @@ define need_python313
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 (the Lambda runtime) is needed: e.g. 'pyenv install 3.13', or make PYTHON313=/path/to/python3.13"; exit 1; }
 endef
 
-$(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt pyproject.toml edgeclient/pyproject.toml
 	$(need_python313)
 	$(PYTHON313) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps --editable .
+	$(PY) -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "edge-job-report.pth").write_text("$(CURDIR)/functions\n$(CURDIR)\n")'
+	$(PY) -m pip install --quiet --no-deps --editable ./edgeclient  # the `edgeclient` command, from this tree
 	touch $@
 
 $(TOOLS)/sam/.installed: Makefile

@@ -1,16 +1,18 @@
-"""A reference edge client for POST /v1/{project_id}/edgesrv/job-report that never loses a report.
+"""A reference client for the edge job-report API that never loses a report, and reads job status back.
 
 The delivery protocol, done once and right:
 - one message_id per report (generated if the report has none), the same on every retry, so the
   service stores the report exactly once however often it is sent;
 - retries on 5xx, 429, connection errors and timeouts, with capped exponential backoff and full
   jitter, honouring Retry-After, within a bounded total time;
-- no retry on any other 4xx: the report itself is wrong, and ReportRejected carries the server's
+- no retry on any other 4xx: the request itself is wrong, and the exception carries the server's
   error_code and error_msg;
-- SigV4 signing (service execute-api) when AWS credentials are available, unsigned otherwise
-  (the local API);
+- SigV4 signing (service execute-api) with the default AWS credential chain, always, unless the
+  caller says `sign=False` (the local API): without credentials it refuses to send rather than
+  send unsigned, which a deployed API would answer 403;
 - a spool directory for offline buffering: a report leaves it only after a 2xx.
-Standard library only, plus botocore when signing.
+The read routes (one job, a project's jobs, a job's history, a report lookup) are retried and
+signed the same way; `list_jobs` follows next_token. Standard library only, plus botocore to sign.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import random
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,18 +32,27 @@ from pathlib import Path
 from typing import Any
 
 RETRYABLE = {429, 500, 502, 503, 504}
+Signer = Callable[[str, str, bytes, dict[str, str]], dict[str, str]]
 
 
-class ReportRejected(Exception):
-    """The service refused the report (a 4xx other than 429); sending it again cannot help."""
+class RequestRejected(Exception):
+    """The service refused the request (a 4xx other than 429); sending it again cannot help."""
 
     def __init__(self, status: int, error_code: str | None, error_msg: str) -> None:
         super().__init__(f"{status} {error_code or ''}: {error_msg}".strip())
         self.status, self.error_code, self.error_msg = status, error_code, error_msg
 
 
+class ReportRejected(RequestRejected):
+    """The service refused the report: fix it, or send it with a new message_id."""
+
+
 class DeliveryFailed(Exception):
-    """Not delivered within the time budget; safe to send again later with the same message_id."""
+    """Not answered within the time budget; safe to send again later (a report with the same message_id)."""
+
+
+class NoCredentials(DeliveryFailed):
+    """Signing was required but no AWS credentials were found; nothing was sent."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,14 @@ class Retry:
         return max(backoff, retry_after or 0.0)
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+    attempts: int
+
+
 def prepare(report: dict[str, Any]) -> dict[str, Any]:
     """The report with a message_id: kept if present, generated (UUID4) once if not."""
     return report if report.get("message_id") else {**report, "message_id": str(uuid.uuid4())}
@@ -80,61 +100,146 @@ def load_report(text: str) -> dict[str, Any]:
     return document
 
 
+class Client:
+    """One API endpoint: every route, signed and retried alike."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        retry: Retry | None = None,
+        sign: bool = True,
+        region: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        parsed = urllib.parse.urlsplit(endpoint)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"endpoint: {endpoint!r} is not an http(s) URL, e.g. http://127.0.0.1:3000")
+        self.endpoint = endpoint.rstrip("/")
+        self.retry = retry or Retry()
+        self._signer = _signer(region) if sign else None
+        if sign and self._signer is None:
+            raise NoCredentials(
+                "no AWS credentials were found to sign with (SigV4, execute-api); nothing was sent. "
+                "Configure credentials, or pass --unsigned (sign=False) for the local API"
+            )
+        self._sleep, self._clock = sleep, clock
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> Answer:
+        """One request, retried while a retry can cure it. Raises RequestRejected or DeliveryFailed."""
+        url = self.endpoint + path
+        deadline = self._clock() + self.retry.budget_s
+        attempt, last = 0, "no attempt"
+        while True:
+            attempt += 1
+            headers = {"content-type": "application/json"} if body is not None else {}
+            if self._signer is not None:
+                headers = self._signer(method, url, body or b"", headers)
+            request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310
+            retry_after = None
+            try:
+                with urllib.request.urlopen(request, timeout=self.retry.timeout_s) as response:  # noqa: S310 # nosec B310
+                    headers = {name.lower(): value for name, value in response.headers.items()}
+                    return Answer(response.status, headers, _json(response.read()), attempt)
+            except urllib.error.HTTPError as error:
+                payload = _json(error.read())
+                if error.code not in RETRYABLE:
+                    message = str(payload.get("error_msg") or payload.get("message") or error.reason)
+                    raise RequestRejected(error.code, payload.get("error_code"), message) from None
+                retry_after = _retry_after(error.headers.get("retry-after"))
+                last = f"HTTP {error.code} {payload.get('error_code') or ''}".strip()
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
+                last = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
+            pause = self.retry.delay(attempt - 1, retry_after)
+            if self._clock() + pause > deadline:
+                raise DeliveryFailed(
+                    f"no answer from {self.endpoint} after {attempt} attempts "
+                    f"in {self.retry.budget_s:.0f} s (last: {last})"
+                )
+            self._sleep(pause)
+
+    # --- the report route ----------------------------------------------------------------------
+
+    def send_report(self, project_id: str, report: dict[str, Any]) -> Delivery:
+        """Deliver one report exactly once. Raises ReportRejected or DeliveryFailed (send again later)."""
+        report = prepare(report)
+        body = json.dumps(report, separators=(",", ":")).encode()
+        try:
+            answer = self.request("POST", f"/v1/{_path(project_id)}/edgesrv/job-report", body)
+        except RequestRejected as rejected:
+            raise ReportRejected(rejected.status, rejected.error_code, rejected.error_msg) from None
+        except DeliveryFailed as failed:
+            raise DeliveryFailed(f"{failed}; send again later with message_id {report['message_id']}") from None
+        replayed = answer.headers.get("idempotent-replayed") == "true"
+        return Delivery(report["message_id"], answer.status, replayed, answer.attempts)
+
+    # --- the read routes ----------------------------------------------------------------------
+
+    def get_job(self, project_id: str, job_id: int) -> dict[str, Any]:
+        """A job's current status (RequestRejected with status 404 when the project has no such job)."""
+        return dict(self.request("GET", f"/v1/{_path(project_id)}/edgesrv/jobs/{int(job_id)}").body["job"])
+
+    def list_jobs(
+        self,
+        project_id: str,
+        *,
+        category: str | list[str] | None = None,
+        status: str | list[str] | None = None,
+        silent: bool | None = None,
+        limit: int = 100,
+    ) -> Iterator[dict[str, Any]]:
+        """Every job matching the filters, following next_token page by page."""
+        query: dict[str, str] = {"limit": str(limit)}
+        for name, value in (("category", category), ("status", status)):
+            if value is not None:
+                query[name] = value if isinstance(value, str) else ",".join(value)
+        if silent is not None:
+            query["silent"] = "true" if silent else "false"
+        yield from self._pages(f"/v1/{_path(project_id)}/edgesrv/jobs", query, "jobs")
+
+    def job_history(
+        self, project_id: str, job_id: int, *, since: int | None = None, until: int | None = None, limit: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """A job's reported statuses, newest create_time first, following next_token."""
+        query = {"limit": str(limit)}
+        query |= {name: str(value) for name, value in (("since", since), ("until", until)) if value is not None}
+        yield from self._pages(f"/v1/{_path(project_id)}/edgesrv/jobs/{int(job_id)}/history", query, "history")
+
+    def report_status(self, project_id: str, message_id: str) -> dict[str, Any]:
+        """Whether a report landed: its record, or RequestRejected with status 404 when it never did."""
+        query = urllib.parse.urlencode({"message_id": message_id})
+        return dict(self.request("GET", f"/v1/{_path(project_id)}/edgesrv/job-report?{query}").body["report"])
+
+    def _pages(self, path: str, query: dict[str, str], field: str) -> Iterator[dict[str, Any]]:
+        token = None
+        while True:
+            parameters = query | ({"next_token": token} if token else {})
+            body = self.request("GET", f"{path}?{urllib.parse.urlencode(parameters)}").body
+            yield from body[field]
+            token = body.get("next_token")
+            if not token:
+                return
+
+
 def send_report(
     endpoint: str,
     project_id: str,
     report: dict[str, Any],
     *,
     retry: Retry | None = None,
-    sign: bool | None = None,
+    sign: bool = True,
     region: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Delivery:
     """Deliver one report, retrying what a retry can cure. Raises ReportRejected or DeliveryFailed."""
-    retry = retry or Retry()
-    report = prepare(report)
-    url = f"{endpoint.rstrip('/')}/v1/{project_id}/edgesrv/job-report"
-    body = json.dumps(report, separators=(",", ":")).encode()
-    signer = _signer(region) if sign is not False else None
-    if sign and signer is None:
-        raise DeliveryFailed("signing was asked for but no AWS credentials were found")
-    deadline = clock() + retry.budget_s
-    attempt, last = 0, "no attempt"
-    while True:
-        attempt += 1
-        headers = {"content-type": "application/json"}
-        if signer is not None:
-            headers = signer(url, body, headers)
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-        retry_after = None
-        try:
-            with urllib.request.urlopen(request, timeout=retry.timeout_s) as response:  # noqa: S310 # nosec B310
-                return Delivery(
-                    report["message_id"],
-                    response.status,
-                    response.headers.get("idempotent-replayed") == "true",
-                    attempt,
-                )
-        except urllib.error.HTTPError as error:
-            payload = _json(error.read())
-            if error.code not in RETRYABLE:
-                raise ReportRejected(
-                    error.code,
-                    payload.get("error_code"),
-                    str(payload.get("error_msg") or payload.get("message") or error.reason),
-                ) from None
-            retry_after = _retry_after(error.headers.get("retry-after"))
-            last = f"HTTP {error.code} {payload.get('error_code') or ''}".strip()
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
-            last = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
-        pause = retry.delay(attempt - 1, retry_after)
-        if clock() + pause > deadline:
-            raise DeliveryFailed(
-                f"not delivered after {attempt} attempts in {retry.budget_s:.0f} s (last: {last}); "
-                f"send again later with message_id {report['message_id']}"
-            )
-        sleep(pause)
+    client = Client(endpoint, retry=retry, sign=sign, region=region, sleep=sleep, clock=clock)
+    return client.send_report(project_id, report)
+
+
+def _path(segment: str) -> str:
+    return urllib.parse.quote(segment, safe="")
 
 
 def _json(raw: bytes) -> dict[str, Any]:
@@ -157,7 +262,7 @@ def _retry_after(value: str | None) -> float | None:
             return None
 
 
-def _signer(region: str | None) -> Callable[[str, bytes, dict[str, str]], dict[str, str]] | None:
+def _signer(region: str | None) -> Signer | None:
     """SigV4 for execute-api with the default credential chain, or None when there are no credentials."""
     try:
         import botocore.session  # noqa: PLC0415 - only a signing client needs botocore
@@ -171,8 +276,8 @@ def _signer(region: str | None) -> Callable[[str, bytes, dict[str, str]], dict[s
         return None
     region = region or session.get_config_variable("region") or "us-east-1"
 
-    def sign(url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
-        request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+    def sign(method: str, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+        request = AWSRequest(method=method, url=url, data=body, headers=headers)
         SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
         return dict(request.headers.items())
 
@@ -206,13 +311,23 @@ class Spool:
     def pending(self) -> Iterator[Path]:
         yield from sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime)
 
-    def flush(self, endpoint: str, **options: Any) -> list[Delivery]:
-        """Send every spooled report; stop at the first one that cannot be delivered now."""
+    def flush(
+        self,
+        endpoint: str | Client,
+        *,
+        on_rejected: Callable[[Path, ReportRejected], None] | None = None,
+        **options: Any,
+    ) -> list[Delivery]:
+        """Send every spooled report; stop at the first one that cannot be delivered now (DeliveryFailed).
+
+        A report the service refuses moves to rejected/ (then `on_rejected(path, refusal)` is called).
+        """
+        client = endpoint if isinstance(endpoint, Client) else Client(endpoint, **options)
         delivered = []
         for path in self.pending():
             entry = json.loads(path.read_text())
             try:
-                delivery = send_report(endpoint, entry["project_id"], entry["report"], **options)
+                delivery = client.send_report(entry["project_id"], entry["report"])
             except ReportRejected as rejected:
                 entry["rejected"] = {
                     "status": rejected.status,
@@ -221,6 +336,8 @@ class Spool:
                 }
                 (self.directory / "rejected" / path.name).write_text(json.dumps(entry))
                 path.unlink()
+                if on_rejected is not None:
+                    on_rejected(self.directory / "rejected" / path.name, rejected)
                 continue
             path.unlink()  # only now: the service has stored it
             delivered.append(delivery)

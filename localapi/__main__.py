@@ -72,6 +72,12 @@ def banner(stack: LocalStack) -> str:
         "Send the seed example:",
         f"  curl -sS -X {seed['requestContext']['http']['method']} {stack.url}{seed['rawPath']} "
         f"-H 'Content-Type: application/json' -d {shlex.quote(body)}",
+    ]
+    reads = read_examples(stack.template)
+    if reads:
+        lines += ["", "Then read it back:"]
+        lines += [f"  curl -sS {shlex.quote(stack.url + path)}" for path in reads]
+    lines += [
         "",
         f"API explorer (Swagger UI, local only): {stack.url}/swagger",
         "",
@@ -82,6 +88,18 @@ def banner(stack: LocalStack) -> str:
         "Ctrl-C stops.",
     ]
     return "\n".join(lines)
+
+
+def read_examples(template: LocalTemplate) -> list[str]:
+    """Path and query of every GET event in events/ whose route the template declares, bad ones left out."""
+    routes = {route.route_key for route in template.routes() if route.method == "GET"}
+    examples = []
+    for path in sorted((ROOT / "events").glob("*/*.json")):
+        event = json.loads(path.read_text())
+        if event.get("routeKey") in routes and not path.name.startswith("bad-"):
+            query = event.get("rawQueryString") or ""
+            examples.append(event["rawPath"] + (f"?{query}" if query else ""))
+    return examples
 
 
 if __name__ == "__main__":

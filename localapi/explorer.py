@@ -7,6 +7,7 @@ into .tools/) and falls back to a CDN. The deployed functions never import any o
 from __future__ import annotations
 
 import base64
+import uuid
 from typing import Any
 
 from localapi.httpapi import NOT_FOUND, json_response
@@ -53,12 +54,7 @@ class Explorer:
         return json_response(200, self.document())
 
     def document(self) -> dict[str, Any]:
+        """The OpenAPI document for this server. The local API does not check SigV4 (API Gateway does)."""
         from localapi import openapi  # noqa: PLC0415 - built on first use
 
-        spec = openapi.document() | {"servers": [{"url": self._base_url, "description": "make run"}]}
-        # The local API does not check SigV4 (API Gateway does, when deployed): no security here.
-        for operation in spec["paths"].values():
-            for method in operation.values():
-                method.pop("security", None)
-        spec["components"].pop("securitySchemes", None)
-        return spec
+        return openapi.for_explorer(self._base_url, f"explorer-{uuid.uuid4()}")

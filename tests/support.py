@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 import uuid
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -18,7 +19,7 @@ EVENTS = ROOT / "events"
 PROJECT = "48cc2c48765f481480c7db940d6409d1"
 SUCCESS = {"is_success": True, "message": "The IEF Flink job status information is successfully reported."}
 TEMPLATE = LocalTemplate.read()
-REPORT_FUNCTION = "JobReportFunction"
+REPORT_FUNCTION, QUERY_FUNCTION = "JobReportFunction", "JobQueryFunction"
 JOB_TABLE, LEDGER_TABLE = "JobStatusTable", "IdempotencyTable"
 
 
@@ -76,6 +77,44 @@ def event(
         "body": base64.b64encode(raw).decode() if base64_encoded else raw.decode(),
         "isBase64Encoded": base64_encoded,
     }
+
+
+def get_event(path: str, query: str = "") -> dict[str, Any]:
+    """The payload-2.0 event API Gateway sends for a GET of this path and raw query string."""
+    from urllib.parse import parse_qsl, unquote  # noqa: PLC0415
+
+    route, parameters = None, {}
+    for candidate in TEMPLATE.routes():
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(candidate.path))
+        found = re.fullmatch(pattern, path)
+        if found and candidate.method == "GET":
+            route, parameters = candidate, found.groupdict()
+    query_parameters: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):  # repeated ones joined, as API Gateway does
+        query_parameters[name] = f"{query_parameters[name]},{value}" if name in query_parameters else value
+    route_key = route.route_key if route else "$default"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {"host": "abc123.execute-api.us-east-1.amazonaws.com"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.1"},
+            "requestId": uuid.uuid4().hex,
+            "routeKey": route_key,
+            "stage": "$default",
+            "timeEpoch": 1_796_000_000_000,
+        },
+        "pathParameters": {k: unquote(v) for k, v in parameters.items()},
+        "isBase64Encoded": False,
+    }
+    if query_parameters:
+        event["queryStringParameters"] = query_parameters
+    return event
 
 
 def reply_json(

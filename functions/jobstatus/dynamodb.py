@@ -70,6 +70,24 @@ def serialize(value: Any) -> dict[str, Any]:
     raise TypeError(f"not a JSON value: {type(value).__name__}")
 
 
+def deserialize(value: dict[str, Any]) -> Any:
+    """An AttributeValue as the JSON value it was stored from: integers as int, other numbers as Decimal."""
+    ((kind, data),) = value.items()
+    if kind == "S":
+        return data
+    if kind == "N":
+        return int(data) if data.lstrip("-").isdigit() else Decimal(data)
+    if kind == "BOOL":
+        return bool(data)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: deserialize(v) for k, v in data.items()}
+    if kind == "L":
+        return [deserialize(v) for v in data]
+    raise ValueError(f"unexpected attribute type {kind}")
+
+
 def item_size(item: Item) -> int:
     """Bytes as DynamoDB counts them for the 400 KB limit and for capacity units.
 

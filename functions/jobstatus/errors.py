@@ -13,6 +13,10 @@ class InvalidRequest(ServiceError):
     """The body, a field, the path or a query parameter breaks the contract."""
 
 
+class NotFound(ServiceError):
+    """The project has no such job, or no report with that message_id (DLI.0002)."""
+
+
 class PayloadTooLarge(ServiceError):
     """A job would not fit one DynamoDB item."""
 

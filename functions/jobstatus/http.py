@@ -6,18 +6,27 @@ failed inside: it says what the caller should do (`retry_message`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from jobstatus.errors import DependencyUnavailable, InvalidRequest, PayloadConflict, PayloadTooLarge, ServiceError
+from jobstatus.errors import (
+    DependencyUnavailable,
+    InvalidRequest,
+    NotFound,
+    PayloadConflict,
+    PayloadTooLarge,
+    ServiceError,
+)
 from jobstatus.observability import count, logger
 
 SERVER_ERROR_CODE = "DLI.0999"
 ERRORS: dict[type[ServiceError], tuple[HTTPStatus, str, str]] = {
     InvalidRequest: (HTTPStatus.BAD_REQUEST, "DLI.0001", "ValidationErrors"),
+    NotFound: (HTTPStatus.NOT_FOUND, "DLI.0002", "NotFound"),
     PayloadTooLarge: (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "DLI.0009", "OversizedRejections"),
     PayloadConflict: (HTTPStatus.UNPROCESSABLE_ENTITY, "DLI.0006", "Conflicts"),
     DependencyUnavailable: (HTTPStatus.SERVICE_UNAVAILABLE, SERVER_ERROR_CODE, "DependencyFaults"),
@@ -40,10 +49,13 @@ def envelope(status: int, message: str, code: str, headers: dict[str, str] | Non
     )
 
 
-def install_error_handlers(app: APIGatewayHttpResolver, *, retry_message: str, refused_log: str) -> None:
+def install_error_handlers(
+    app: APIGatewayHttpResolver, *, retry_message: str, refused_log: str
+) -> Callable[[ServiceError], Response[Any]]:
     """Domain errors, unexpected faults and unknown routes, answered the same way by every function.
 
     `refused_log` is the message of the INFO line logged for a 4xx (docs/operations.md queries it).
+    Returns the function that answers a domain error, for handlers of other exceptions to use.
     """
 
     @app.exception_handler(ServiceError)
@@ -65,3 +77,5 @@ def install_error_handlers(app: APIGatewayHttpResolver, *, retry_message: str, r
     @app.not_found
     def not_found(exc: NotFoundError) -> Response[Any]:
         return Response(status_code=404, content_type=content_types.APPLICATION_JSON, body=NOT_FOUND_BODY)
+
+    return cast(Callable[[ServiceError], Response[Any]], service_error)

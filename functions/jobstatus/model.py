@@ -1,22 +1,32 @@
-"""The data model: statuses, how they rank, and every key of both tables. Defined here only.
+"""The data model: statuses, categories, silence, and every key of both tables. Defined here only.
 
 Job status table (`pk`, `sk`):
 - history    pk `{project}#JOB#{job_id}`      sk `STATUS#{create_time:016d}#{status}#{content hash}`
 - no job_id  pk `{project}#MSG#{message_id}`  sk `STATUS#{create_time:016d}#{status}#{index in report}`
 - current    pk `{project}#JOB#{job_id}`      sk `CURRENT`
-             project index gsi1: gsi1pk `{project}#{job_id % 16:02d}`, gsi1sk `JOB#{job_id}`
+  - category index gsi2: gsi2pk `{project}#{category}#{job_id % 16:02d}`,
+    gsi2sk `{bucket:013d}#{job_id:019d}`: the start of reported_at's silence bucket for an
+    active category, 0 for the others (so a heartbeat of a finished job never moves it)
+  - silence index gsi1: gsi1pk `SILENCE#{hash % 64:02d}`, gsi1sk `{bucket:013d}` (the sweep)
 Ledger (idempotency table): pk `{project}#{message_id}`.
 
-Every key begins with the project_id, so no key built for one project can reach another's items.
-`create_time` is padded to 16 digits because its maximum, 2^53, has 16.
+Every key a request builds begins with the project_id, so no key built for one project can reach
+another's items; the silence index is read only by the sweep. `create_time` is padded to 16
+digits because its maximum, 2^53, has 16. docs/design.md explains the indexes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 PROJECT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 PROJECT_ID_PATTERN = f"^{PROJECT_ID.pattern}$"
+PROJECT_ID_RULE = "project_id: must be 1 to 64 letters or digits"
+# A status is stored as sent when it has this form, known or not.
+STATUS = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+MAX_JOB_ID = 2**63 - 1
+MAX_CREATE_TIME = 2**53  # epoch milliseconds; JSON's largest exact integer
 
 # The DLI statuses. Any other status is stored as sent and counted, never refused: an agent
 # newer than this service must not lose data.
@@ -42,6 +52,26 @@ KNOWN_STATUSES = frozenset(
 TERMINAL_STATUSES = frozenset({"job_submit_fail", "job_cancel_success", "job_arrearage_stopped", "job_finish"})
 
 
+# Every status has a category; `active` ones are those in which a live agent keeps reporting.
+CATEGORY_STATUSES: dict[str, frozenset[str]] = {
+    "pending": frozenset({"job_init", "job_submitting", "job_downloading", "job_idle", "job_arrearage_recovering"}),
+    "running": frozenset({"job_running", "job_savepointing", "job_cancel_fail"}),
+    "stopping": frozenset({"job_canceling"}),
+    "finished": frozenset({"job_finish"}),
+    "failed": frozenset({"job_submit_fail", "job_running_exception"}),
+    "canceled": frozenset({"job_cancel_success"}),
+    "suspended": frozenset({"job_arrearage_stopped"}),
+    "unknown": frozenset(),  # any status not listed above
+}
+CATEGORIES = tuple(CATEGORY_STATUSES)  # in this order: listings walk categories in it
+ACTIVE_CATEGORIES = frozenset({"pending", "running", "stopping"})
+_CATEGORY_OF = {status: category for category, statuses in CATEGORY_STATUSES.items() for status in statuses}
+
+
+def category_of(status: str) -> str:
+    return _CATEGORY_OF.get(status, "unknown")
+
+
 def status_rank(status: str) -> str:
     """A total order on statuses for ties on create_time: terminal first, then by name.
 
@@ -50,14 +80,52 @@ def status_rank(status: str) -> str:
     return ("1#" if status in TERMINAL_STATUSES else "0#") + status
 
 
+# --- silence ------------------------------------------------------------------------------------
+# A job is silent when its category is active and no report has moved its current status for
+# longer than SilentAfterMinutes (0 turns silence off). The indexes file a job under the start
+# of a coarse time bucket of its reported_at, so that a heartbeat rewrites an index item only
+# when it crosses into a new bucket. Half the threshold (30 s to 15 min) keeps a job that reports
+# at least that often out of every silence query, and the index writes within a tenth of a
+# heartbeat's cost at one report a minute (docs/design.md, docs/performance.md).
+MIN_BUCKET_MS, MAX_BUCKET_MS = 30_000, 900_000
+
+
+def silence_threshold_ms(silent_after_minutes: int) -> int:
+    return silent_after_minutes * 60_000
+
+
+def bucket_width_ms(silent_after_minutes: int) -> int:
+    if silent_after_minutes <= 0:
+        return MAX_BUCKET_MS
+    return min(MAX_BUCKET_MS, max(MIN_BUCKET_MS, silence_threshold_ms(silent_after_minutes) // 2))
+
+
+def bucket_start(reported_at_ms: int, silent_after_minutes: int) -> int:
+    width = bucket_width_ms(silent_after_minutes)
+    return reported_at_ms - reported_at_ms % width
+
+
+def silent_since(category: str, reported_at_ms: int, silent_after_minutes: int, now_ms: int) -> int | None:
+    """When the job became silent (reported_at + threshold), or None while it is not silent."""
+    if silent_after_minutes <= 0 or category not in ACTIVE_CATEGORIES:
+        return None
+    since = reported_at_ms + silence_threshold_ms(silent_after_minutes)
+    return since if now_ms > since else None
+
+
 # --- keys -------------------------------------------------------------------------------------
 
 CURRENT_SK = "CURRENT"
 HISTORY_PREFIX = "STATUS#"
-PROJECT_INDEX = "gsi1"
-# The project index key is sharded so that no project can exceed one partition's 1,000 WCU
-# even when all its jobs are new at once (docs/capacity.md); a project's jobs are 16 queries.
-PROJECT_SHARDS = 16
+# The category index key is sharded so that no project can exceed one partition's 1,000 WCU even
+# when all its jobs change category at once (docs/capacity.md); a category is 16 queries.
+CATEGORY_INDEX = "gsi2"
+CATEGORY_SHARDS = 16
+# The silence index spans every project, so it has more shards: a fleet-wide restart of a
+# million jobs in a minute stays near 260 writes a second per shard.
+SILENCE_INDEX = "gsi1"
+SILENCE_SHARDS = 64
+_BUCKET_DIGITS = 13  # epoch milliseconds until the year 2286
 
 
 def job_pk(project_id: str, job_id: int) -> str:
@@ -73,12 +141,49 @@ def history_sk(create_time: int, status: str, suffix: str) -> str:
     return f"{HISTORY_PREFIX}{create_time:016d}#{status}#{suffix}"
 
 
-def project_index_pk(project_id: str, job_id: int) -> str:
-    return f"{project_id}#{job_id % PROJECT_SHARDS:02d}"
+def history_sk_bound(create_time: int, *, last: bool = False) -> str:
+    """The smallest (or with `last`, a key above the largest) history sort key at this create_time."""
+    # "~" sorts after every status character ([A-Za-z0-9_.-]) and after "#".
+    return f"{HISTORY_PREFIX}{create_time:016d}#" + ("~" if last else "")
 
 
-def project_index_sk(job_id: int) -> str:
-    return f"JOB#{job_id}"
+def category_index_pk(project_id: str, category: str, shard: int) -> str:
+    return f"{project_id}#{category}#{shard:02d}"
+
+
+def category_shard(job_id: int) -> int:
+    return job_id % CATEGORY_SHARDS
+
+
+def category_index_sk(category: str, bucket: int, job_id: int) -> str:
+    """Active categories sort by silence bucket, so that the silent jobs of a project are a prefix."""
+    return f"{bucket if category in ACTIVE_CATEGORIES else 0:0{_BUCKET_DIGITS}d}#{job_id:019d}"
+
+
+def category_index_bound(bucket: int) -> str:
+    """The index sort key below which every active job's bucket starts before `bucket`."""
+    return f"{max(0, bucket):0{_BUCKET_DIGITS}d}"
+
+
+def silence_index_pk(project_id: str, job_id: int) -> str:
+    shard = (
+        int.from_bytes(hashlib.blake2b(job_pk(project_id, job_id).encode(), digest_size=4).digest()) % SILENCE_SHARDS
+    )
+    return f"SILENCE#{shard:02d}"
+
+
+def silence_index_pks() -> list[str]:
+    return [f"SILENCE#{shard:02d}" for shard in range(SILENCE_SHARDS)]
+
+
+def silence_index_sk(bucket: int) -> str:
+    return f"{bucket:0{_BUCKET_DIGITS}d}"
+
+
+def parse_job_pk(pk: str) -> tuple[str, int]:
+    """(project_id, job_id) of a current or history item's pk."""
+    project_id, _, job_id = pk.partition("#JOB#")
+    return project_id, int(job_id)
 
 
 def ledger_pk(project_id: str, message_id: str) -> str:

@@ -34,6 +34,7 @@ def build_handler(
         ledger_table=settings.idempotency_table,
         history_ttl_s=settings.history_retention_days * 86400,
         ledger_ttl_s=settings.ledger_retention_days * 86400,
+        silent_after_minutes=settings.silent_after_minutes,
         sleep=sleep,
     )
     publisher = None

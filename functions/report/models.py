@@ -10,7 +10,6 @@ and a message names the field in the contract's `jobs[0].create_time: field requ
 from __future__ import annotations
 
 import json
-import re
 from decimal import Context, Decimal
 from typing import Annotated, Any
 
@@ -28,6 +27,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from jobstatus.errors import InvalidRequest
+from jobstatus.model import MAX_CREATE_TIME, MAX_JOB_ID, STATUS
+from jobstatus.validation import CONTROL, describe, short
 
 # DynamoDB nests maps and lists at most 32 levels deep; the field's own object is level 1.
 # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-attributes
@@ -39,16 +40,6 @@ _NUMBER_MIN_EXP, _NUMBER_MAX_EXP = -130, 125
 
 _PARSE_DIGITS = 120  # exact up to here; DynamoDB refuses anything longer anyway
 
-MAX_JOB_ID = 2**63 - 1
-MAX_CREATE_TIME = 2**53
-_ECHO = 32  # at most this many characters of a bad value go back to the caller
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, exactly
-
-
-def _short(value: object) -> str:
-    text = value if isinstance(value, str) else str(value)
-    return text if len(text) <= _ECHO else text[:_ECHO] + "…"
-
 
 def _integer(value: Any) -> Any:
     """JSON integer, integral number or string of decimal digits; never a boolean."""
@@ -57,16 +48,16 @@ def _integer(value: Any) -> Any:
     if isinstance(value, str):
         if not (value.isascii() and value.isdigit()) or len(value) > 20:
             raise PydanticCustomError(
-                "int_parsing", "must be an integer or a string of decimal digits, got {value}", {"value": _short(value)}
+                "int_parsing", "must be an integer or a string of decimal digits, got {value}", {"value": short(value)}
             )
         return int(value)
     if isinstance(value, Decimal):
         # Only numbers too large for _number to expand arrive here integral (1e400, 1e999999999);
         # int() would build every digit, so anything past 2^63's 19 digits is refused first.
         if value.adjusted() > 19:
-            raise PydanticCustomError("int_too_large", "is out of range, got {value}", {"value": _short(value)})
+            raise PydanticCustomError("int_too_large", "is out of range, got {value}", {"value": short(value)})
         if value != value.to_integral_value():
-            raise PydanticCustomError("int_from_float", "must be a whole number, got {value}", {"value": _short(value)})
+            raise PydanticCustomError("int_from_float", "must be a whole number, got {value}", {"value": short(value)})
         return int(value)
     if not isinstance(value, int):
         raise PydanticCustomError("int_type", "must be an integer, got {kind}", {"kind": _kind(value)})
@@ -90,7 +81,7 @@ def _text_or_object(value: Any) -> str | dict[str, Any]:
 # document as minimum/maximum); _integer runs before them.
 JobId = Annotated[int, Field(ge=1, le=MAX_JOB_ID), BeforeValidator(_integer)]
 CreateTime = Annotated[int, Field(ge=0, le=MAX_CREATE_TIME), BeforeValidator(_integer)]
-Status = Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+Status = Annotated[str, Field(strict=True, pattern=f"^{STATUS.pattern}$")]
 TextOrObject = Annotated[
     str | dict[str, Any],
     PlainValidator(_text_or_object),
@@ -134,7 +125,7 @@ class JobReport(BaseModel):
     @field_validator("message_id")
     @classmethod
     def _no_control_characters(cls, value: str) -> str:
-        if _CONTROL.search(value):
+        if CONTROL.search(value):
             raise PydanticCustomError("string_pattern_mismatch", "must not contain control characters")
         return value
 
@@ -203,39 +194,21 @@ def parse_report(raw: bytes, *, max_jobs: int) -> JobReport:
     except UnicodeDecodeError as exc:
         raise InvalidRequest(f"body: not valid UTF-8 (byte {exc.start})") from None
     except _DuplicateKey as exc:
-        raise InvalidRequest(f"body: duplicate key {_short(exc)!r}") from None
+        raise InvalidRequest(f"body: duplicate key {short(exc)!r}") from None
     except json.JSONDecodeError as exc:
         raise InvalidRequest(f"body: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise InvalidRequest("body: nested too deeply") from None
     except ValueError as exc:  # e.g. NaN, or an integer literal beyond Python's digit limit
-        raise InvalidRequest(f"body: malformed JSON: {_short(exc)}") from None
+        raise InvalidRequest(f"body: malformed JSON: {short(exc)}") from None
     if not isinstance(document, dict):
         raise InvalidRequest(f"body: must be a JSON object, got {_kind(document)}")
     try:
         report = JobReport.model_validate(document, context={"max_jobs": max_jobs})
     except ValidationError as exc:
-        raise InvalidRequest(describe(exc)) from None
+        raise InvalidRequest(describe(exc.errors(include_url=False, include_input=False))) from None
     _check_storable(report)
     return report
-
-
-def describe(exc: ValidationError) -> str:
-    """The first error as `jobs[0].create_time: field required`, plus how many more there are."""
-    errors = exc.errors(include_url=False, include_input=False)
-    first = errors[0]
-    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"]).lstrip(".")
-    message = "field required" if first["type"] == "missing" else _reword(first["msg"])
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{path or 'body'}: {message}{more}"
-
-
-_SHOULD = re.compile(r"^(?:Input|String|List|Value) should")
-
-
-def _reword(message: str) -> str:
-    """pydantic's "Input should be ..." as "must be ...", the contract's voice."""
-    return _SHOULD.sub("must", message).replace(" have at least 1 item after validation, not 0", " not be empty")
 
 
 # --- what DynamoDB can store -----------------------------------------------------------------
@@ -273,14 +246,14 @@ def _check_value(value: Any, path: str, depth: int) -> None:
             if not key:
                 raise InvalidRequest(f"{path}: an empty object key cannot be stored")
             _utf8(key, path)
-            _check_value(item, f"{path}.{_short(key)}", depth + 1)
+            _check_value(item, f"{path}.{short(key)}", depth + 1)
     elif isinstance(value, list):
         if depth > MAX_OBJECT_DEPTH:
             raise InvalidRequest(f"{path}: nested deeper than {MAX_OBJECT_DEPTH} levels")
         for index, item in enumerate(value):
             _check_value(item, f"{path}[{index}]", depth + 1)
     elif isinstance(value, (int, Decimal)) and not isinstance(value, bool) and not _storable_number(value):
-        raise InvalidRequest(f"{path}: the number {_short(value)} is beyond DynamoDB's range or precision")
+        raise InvalidRequest(f"{path}: the number {short(value)} is beyond DynamoDB's range or precision")
 
 
 def _storable_number(value: int | Decimal) -> bool:
@@ -293,29 +266,7 @@ def _storable_number(value: int | Decimal) -> bool:
     return significant <= _NUMBER_DIGITS and _NUMBER_MIN_EXP <= value.adjusted() <= _NUMBER_MAX_EXP
 
 
-# --- canonical form --------------------------------------------------------------------------
-
-
-def canonical(value: Any) -> str:
-    """Canonical JSON: sorted keys, no spaces, numbers in the one form `_number` gives them.
-
-    `json.dumps` cannot write a Decimal as a number, and parsing numbers as floats would lose
-    digits, so this small encoder exists. Two bodies are "the same payload" (a replay, not a
-    422) exactly when their canonical forms are equal.
-    """
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{_string(k)}:{canonical(v)}" for k, v in sorted(value.items())) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(canonical(v) for v in value) + "]"
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, Decimal):
-        return str(value)  # already in its one form (_number)
-    return json.dumps(value)  # int, bool, None
-
-
-def _string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+# --- stored form ----------------------------------------------------------------------------
 
 
 def job_document(job: Job) -> dict[str, Any]:

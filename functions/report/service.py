@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jobstatus.errors import InvalidRequest
-from jobstatus.model import KNOWN_STATUSES, PROJECT_ID, status_rank
+from jobstatus.jsonvalue import canonical
+from jobstatus.model import KNOWN_STATUSES, PROJECT_ID, PROJECT_ID_RULE, status_rank
 from report.confirm import ConfirmationPublisher
-from report.models import JobReport, canonical, job_document, parse_report
+from report.models import JobReport, job_document, parse_report
 from report.store import JobEntry, JobStatusStore
 
 
@@ -48,7 +49,7 @@ class ReportService:
 
     def parse(self, project_id: str, body: bytes) -> JobReport:
         if not PROJECT_ID.fullmatch(project_id):
-            raise InvalidRequest("project_id: must be 1 to 64 letters or digits")
+            raise InvalidRequest(PROJECT_ID_RULE)
         report = parse_report(body, max_jobs=self._max_jobs)
         topic = report.msg_confirm_topic
         # With publishing on, the function may publish only under its prefix (its IAM policy says

@@ -15,3 +15,4 @@ class ReportSettings(Settings):
     confirm_topic_publish: bool = Field(False, alias="CONFIRM_TOPIC_PUBLISH")
     confirm_topic_prefix: str = Field("", alias="CONFIRM_TOPIC_PREFIX")
     iot_data_endpoint: str | None = Field(None, alias="IOT_DATA_ENDPOINT")
+    silent_after_minutes: int = Field(30, alias="SILENT_AFTER_MINUTES", ge=0)

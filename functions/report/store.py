@@ -23,6 +23,12 @@ from jobstatus.errors import DependencyUnavailable, PayloadConflict, PayloadTooL
 # Phase-2 writes run concurrently on this many threads (a 25-job report's 26 calls in one
 # wave); botocore's connection pool is as large.
 WRITERS = 32
+# The current item carries the exceptions of its status when they are at most this large stored;
+# larger ones stay only in the history item, which the current item then points at. A heartbeat
+# rewrites the current item, so this bounds what one costs, and keeps the item far below 400 KB
+# and its change event far below EventBridge's 256 KB entry limit.
+# https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
+INLINE_EXCEPTIONS_BYTES = 32 * 1024
 # UnprocessedItems are retried with capped exponential backoff and full jitter, a bounded
 # number of times, so the function always answers well inside its timeout.
 BATCH_ATTEMPTS = 6
@@ -34,6 +40,24 @@ def dynamodb_client() -> Any:
     return dynamodb.dynamodb_client(max_pool_connections=WRITERS)
 
 
+@dataclass(frozen=True, slots=True)
+class CurrentUpdate:
+    """The newest status of one job in a report, for its current item."""
+
+    project_id: str
+    job_id: int
+    status: str
+    create_time: int
+    rank: str
+    message_id: str
+    exceptions: dict[str, Any] | None  # its AttributeValue, when small enough to keep inline
+    exceptions_ref: str | None  # else the sort key of the history item that holds them
+
+    @property
+    def pk(self) -> str:
+        return model.job_pk(self.project_id, self.job_id)
+
+
 @dataclass(slots=True)
 class Writes:
     """Everything one report writes, built and size-checked before anything is sent."""
@@ -43,7 +67,7 @@ class Writes:
     message_id: str
     ledger_extra: Item = field(default_factory=dict)
     history: list[Item] = field(default_factory=list)
-    current: list[Item] = field(default_factory=list)
+    current: list[CurrentUpdate] = field(default_factory=list)
 
     @property
     def ledger_key(self) -> str:
@@ -71,10 +95,12 @@ class JobStatusStore:
         ledger_table: str,
         history_ttl_s: int,
         ledger_ttl_s: int,
+        silent_after_minutes: int,
         pool: ThreadPoolExecutor | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._client = client
+        self._silent_after_minutes = silent_after_minutes
         self._job_table = job_table
         self._ledger_table = ledger_table
         self._history_ttl_s = history_ttl_s
@@ -127,17 +153,19 @@ class JobStatusStore:
                 )
             writes.history.append(item)
             if job_id is not None and job.newest:
+                exceptions = item.get("exceptions")
+                inline = exceptions is not None and item_size({"exceptions": exceptions}) <= INLINE_EXCEPTIONS_BYTES
                 writes.current.append(
-                    {
-                        "pk": pk,
-                        ":st": {"S": status},
-                        ":ct": {"N": str(create_time)},
-                        ":rk": {"S": job.rank},
-                        ":jid": {"N": str(job_id)},
-                        ":mid": {"S": message_id},
-                        ":g1pk": {"S": model.project_index_pk(project_id, job_id)},
-                        ":g1sk": {"S": model.project_index_sk(job_id)},
-                    }
+                    CurrentUpdate(
+                        project_id=project_id,
+                        job_id=job_id,
+                        status=status,
+                        create_time=create_time,
+                        rank=job.rank,
+                        message_id=message_id,
+                        exceptions=exceptions if inline else None,
+                        exceptions_ref=sk if exceptions is not None and not inline else None,
+                    )
                 )
         return writes
 
@@ -238,23 +266,68 @@ class JobStatusStore:
                 self._sleep(delay)
         raise DependencyUnavailable("DynamoDB left items unprocessed after retries")
 
-    def _update_current(self, update: Item, received_at_ms: int) -> None:
-        values = {k: v for k, v in update.items() if k.startswith(":")}
-        values[":at"] = {"N": str(received_at_ms)}
+    def _update_current(self, update: CurrentUpdate, received_at_ms: int) -> None:
+        """Move the current status, if this one is newer, with everything the read side and the events need.
+
+        One conditional UpdateItem, as before: the index keys it sets change only when the category
+        changes or reported_at crosses into a new silence bucket, so a heartbeat writes no index.
+        """
+        category = model.category_of(update.status)
+        bucket = model.bucket_start(received_at_ms, self._silent_after_minutes)
+        values: Item = {
+            ":st": {"S": update.status},
+            ":ct": {"N": str(update.create_time)},
+            ":rk": {"S": update.rank},
+            ":jid": {"N": str(update.job_id)},
+            ":mid": {"S": update.message_id},
+            ":at": {"N": str(received_at_ms)},
+            ":cat": {"S": category},
+            ":g1pk": {"S": model.silence_index_pk(update.project_id, update.job_id)},
+            ":g1sk": {"S": model.silence_index_sk(bucket)},
+            ":g2pk": {"S": model.category_index_pk(update.project_id, category, model.category_shard(update.job_id))},
+            ":g2sk": {"S": model.category_index_sk(category, bucket, update.job_id)},
+        }
+        # Every attribute goes through a name placeholder: DynamoDB's reserved words (status among
+        # them) are many, and implementations disagree on the list.
+        sets = {
+            "status": ":st",
+            "create_time": ":ct",
+            "status_rank": ":rk",
+            "job_id": ":jid",
+            "message_id": ":mid",
+            "reported_at": ":at",
+            "category": ":cat",
+            "gsi1pk": ":g1pk",
+            "gsi1sk": ":g1sk",
+            "gsi2pk": ":g2pk",
+            "gsi2sk": ":g2sk",
+        }
+        # A report that moves the status ends any silence; updated_at is this attribute's old name.
+        removes = ["silent_since", "updated_at"]
+        if update.exceptions is not None:
+            values[":exc"] = update.exceptions
+            sets["exceptions"] = ":exc"
+            removes.append("exceptions_ref")
+        elif update.exceptions_ref is not None:
+            values[":xref"] = {"S": update.exceptions_ref}
+            sets["exceptions_ref"] = ":xref"
+            removes.append("exceptions")
+        else:
+            removes += ["exceptions", "exceptions_ref"]
+        names = {f"#{name}": name for name in [*sets, *removes, "pk"]}
+        expression = "SET " + ", ".join(f"#{name} = {value}" for name, value in sets.items())
+        expression += " REMOVE " + ", ".join(f"#{name}" for name in removes)
         try:
             self._client.update_item(
                 TableName=self._job_table,
-                Key={"pk": {"S": update["pk"]}, "sk": {"S": model.CURRENT_SK}},
-                UpdateExpression=(
-                    "SET #st = :st, create_time = :ct, status_rank = :rk, job_id = :jid, message_id = :mid, "
-                    "updated_at = :at, gsi1pk = if_not_exists(gsi1pk, :g1pk), gsi1sk = if_not_exists(gsi1sk, :g1sk)"
-                ),
+                Key={"pk": {"S": update.pk}, "sk": {"S": model.CURRENT_SK}},
+                UpdateExpression=expression,
                 # Only a newer (create_time, rank) moves the current status, so arrival order
                 # never matters; an equal one is the same status and needs no write.
                 ConditionExpression=(
-                    "attribute_not_exists(pk) OR create_time < :ct OR (create_time = :ct AND status_rank < :rk)"
+                    "attribute_not_exists(#pk) OR #create_time < :ct OR (#create_time = :ct AND #status_rank < :rk)"
                 ),
-                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:

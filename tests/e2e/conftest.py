@@ -8,16 +8,21 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
 
+from edgeclient import Retry
 from localapi.template import ROOT
+from tests.support import reply_json
 
 
 def free_port() -> int:
@@ -41,6 +46,7 @@ class Reply:
 class Local:
     port: int
     dynamodb_port: int
+    log: Path  # what the stack printed
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
@@ -58,11 +64,14 @@ class Local:
         headers = {"content-type": content_type} if content_type else {}
         return self.request("POST", f"/v1/{project}/edgesrv/job-report", raw, headers)
 
+    def get(self, path: str, query: str = "") -> Reply:
+        return self.request("GET", path + (f"?{query}" if query else ""))
+
     def dynamodb(self) -> Any:
         return boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{self.dynamodb_port}", region_name="eu-west-1")
 
 
-def start_local(log: Path, *options: str) -> tuple[subprocess.Popen[bytes], Local]:
+def start_local(log: Path, *options: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], Local]:
     """`python -m localapi` on free ports; its output goes to `log` (a pipe nobody reads would fill)."""
     api_port, dynamodb_port = free_port(), free_port()
     with log.open("w") as sink:
@@ -82,7 +91,7 @@ def start_local(log: Path, *options: str) -> tuple[subprocess.Popen[bytes], Loca
             cwd=ROOT,
             stdout=sink,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING"},
+            env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", **(env or {})},
         )
     deadline = time.monotonic() + 120
     while "Ctrl-C stops." not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
@@ -90,7 +99,7 @@ def start_local(log: Path, *options: str) -> tuple[subprocess.Popen[bytes], Loca
     if process.poll() is not None or "Ctrl-C stops." not in log.read_text():
         process.kill()
         pytest.fail("the local API did not start:\n" + log.read_text())
-    return process, Local(api_port, dynamodb_port)
+    return process, Local(api_port, dynamodb_port, log)
 
 
 @pytest.fixture(scope="session")
@@ -101,3 +110,53 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+FAST = Retry(base_s=0.01, cap_s=0.05, budget_s=10, timeout_s=1)
+
+
+def url(local: Local) -> str:
+    return f"http://127.0.0.1:{local.port}"
+
+
+class FaultyProxy(BaseHTTPRequestHandler):
+    """Fails the first requests as scripted, then forwards to the local API."""
+
+    protocol_version = "HTTP/1.1"
+    script: ClassVar[list[str]] = []
+    seen: ClassVar[list[str]] = []
+    upstream = ""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        self.seen.append(json.loads(body)["message_id"])
+        fault = self.script.pop(0) if self.script else "forward"
+        if fault == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.close_connection = True
+            return
+        if fault == "slow":
+            time.sleep(2)  # longer than the client's per-attempt timeout
+            return
+        if fault in ("503", "429"):
+            payload = b'{"is_success":false,"message":"retry","error_code":"DLI.0999","error_msg":"retry"}'
+            reply_json(self, int(fault), payload, {"retry-after": "0"})
+            return
+        request = urllib.request.Request(
+            self.upstream + self.path, data=body, method="POST", headers={"content-type": "application/json"}
+        )
+        with urllib.request.urlopen(request) as answer:
+            reply_json(self, answer.status, answer.read())
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def proxy(local: Local) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FaultyProxy)
+    server.daemon_threads = True
+    FaultyProxy.upstream, FaultyProxy.script, FaultyProxy.seen = url(local), [], []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
-import urllib.request
 import uuid
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
 from edgeclient import DeliveryFailed, ReportRejected, Retry, Spool, send_report
 from edgeclient.__main__ import main
-from tests.e2e.conftest import Local
+from tests.e2e.conftest import FAST, FaultyProxy, Local, url
 from tests.e2e.test_concurrency import items
-from tests.support import EVENTS, RUN, job, reply_json, report
-
-FAST = Retry(base_s=0.01, cap_s=0.05, budget_s=10, timeout_s=1)
-
-
-def url(local: Local) -> str:
-    return f"http://127.0.0.1:{local.port}"
+from tests.support import EVENTS, RUN, job, report
 
 
 def test_client_delivers_the_seed_example(local: Local, capsys: pytest.CaptureFixture[str]):
@@ -62,49 +50,6 @@ def test_client_surfaces_a_rejection_without_retrying(local: Local):
         send_report(url(local), uuid.uuid4().hex, {"jobs": [{"status": "job_running"}]}, retry=FAST, sign=False)
     assert (caught.value.status, caught.value.error_code) == (400, "DLI.0001")
     assert caught.value.error_msg == "jobs[0].create_time: field required"
-
-
-class FaultyProxy(BaseHTTPRequestHandler):
-    """Fails the first requests as scripted, then forwards to the local API."""
-
-    protocol_version = "HTTP/1.1"
-    script: ClassVar[list[str]] = []
-    seen: ClassVar[list[str]] = []
-    upstream = ""
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["content-length"]))
-        self.seen.append(json.loads(body)["message_id"])
-        fault = self.script.pop(0) if self.script else "forward"
-        if fault == "reset":
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            self.close_connection = True
-            return
-        if fault == "slow":
-            time.sleep(2)  # longer than the client's per-attempt timeout
-            return
-        if fault in ("503", "429"):
-            payload = b'{"is_success":false,"message":"retry","error_code":"DLI.0999","error_msg":"retry"}'
-            reply_json(self, int(fault), payload, {"retry-after": "0"})
-            return
-        request = urllib.request.Request(
-            self.upstream + self.path, data=body, method="POST", headers={"content-type": "application/json"}
-        )
-        with urllib.request.urlopen(request) as answer:
-            reply_json(self, answer.status, answer.read())
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def proxy(local: Local) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FaultyProxy)
-    server.daemon_threads = True
-    FaultyProxy.upstream, FaultyProxy.script, FaultyProxy.seen = url(local), [], []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 @pytest.mark.parametrize(

@@ -74,8 +74,10 @@ def test_bad_project_id_is_400(local: Local):
 
 def test_unknown_route_and_method_are_404(local: Local):
     for method, path in [
-        ("GET", f"/v1/{PROJECT}/edgesrv/job-report"),
+        ("DELETE", f"/v1/{PROJECT}/edgesrv/job-report"),
         ("PUT", f"/v1/{PROJECT}/edgesrv/job-report"),
+        ("POST", f"/v1/{PROJECT}/edgesrv/jobs"),
+        ("GET", f"/v1/{PROJECT}/edgesrv/jobs/1/history/more"),
         ("POST", f"/v1/{PROJECT}/edgesrv/other"),
         ("POST", "/"),
         ("POST", f"/v1/{PROJECT}/extra/edgesrv/job-report"),

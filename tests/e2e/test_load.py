@@ -13,6 +13,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+from jobstatus import model
 from tests.e2e.conftest import Local
 from tests.e2e.test_concurrency import items
 from tests.support import RUN, job, report
@@ -40,7 +41,8 @@ def test_bounded_load_spreads_writes_as_the_capacity_model_says(local: Local):
     found = items(local, project)
     history = Counter(i["pk"]["S"] for i in found["JobStatusTable"] if i["sk"]["S"] != "CURRENT")
     current = Counter(i["pk"]["S"] for i in found["JobStatusTable"] if i["sk"]["S"] == "CURRENT")
-    shards = Counter(i["gsi1pk"]["S"] for i in found["JobStatusTable"] if "gsi1pk" in i)
+    shards = Counter(i["gsi2pk"]["S"] for i in found["JobStatusTable"] if "gsi2pk" in i)
+    silence = Counter(i["gsi1pk"]["S"] for i in found["JobStatusTable"] if "gsi1pk" in i)
     jobs = NODES * JOBS_PER_NODE
     assert reports == NODES * ROUNDS, "the load finished inside its deadline"
     # one ledger item per report, each under its own key
@@ -49,7 +51,10 @@ def test_bounded_load_spreads_writes_as_the_capacity_model_says(local: Local):
     assert len(history) == jobs
     assert set(history.values()) == {ROUNDS}
     assert set(current.values()) == {1}
-    # the project index is spread evenly over its 16 shards
-    assert len(shards) == 16
+    # the category index (all these jobs are running) is spread evenly over its 16 shards
+    assert len(shards) == model.CATEGORY_SHARDS
     assert max(shards.values()) - min(shards.values()) <= 1
     assert sum(shards.values()) == jobs
+    # and every job is in the silence index, under one of its 64 shard keys (tests/unit checks the spread)
+    assert sum(silence.values()) == jobs
+    assert set(silence) <= set(model.silence_index_pks())

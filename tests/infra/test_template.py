@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -10,12 +11,19 @@ from typing import Any
 
 import pytest
 
+from jobstatus import model
 from localapi.template import ROOT, LocalTemplate
-from tests.support import EVENTS, REPORT_FUNCTION, TEMPLATE
+from tests.support import EVENTS, QUERY_FUNCTION, REPORT_FUNCTION, TEMPLATE
 
 RESOURCES: dict[str, Any] = TEMPLATE.resources
 # The contract's routes, and the function each belongs to.
-CONTRACT_ROUTES = {"POST /v1/{project_id}/edgesrv/job-report": REPORT_FUNCTION}
+CONTRACT_ROUTES = {
+    "POST /v1/{project_id}/edgesrv/job-report": REPORT_FUNCTION,
+    "GET /v1/{project_id}/edgesrv/job-report": QUERY_FUNCTION,
+    "GET /v1/{project_id}/edgesrv/jobs": QUERY_FUNCTION,
+    "GET /v1/{project_id}/edgesrv/jobs/{job_id}": QUERY_FUNCTION,
+    "GET /v1/{project_id}/edgesrv/jobs/{job_id}/history": QUERY_FUNCTION,
+}
 
 
 def of_type(kind: str) -> dict[str, Any]:
@@ -93,10 +101,16 @@ def test_tables_are_on_demand_recoverable_encrypted_expiring_and_retained(table,
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
-def test_status_index_is_sparse_and_keys_only():
-    (index,) = RESOURCES["JobStatusTable"]["Properties"]["GlobalSecondaryIndexes"]
-    assert [k["AttributeName"] for k in index["KeySchema"]] == ["gsi1pk", "gsi1sk"]
-    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+def test_indexes_are_sparse_and_project_nothing_a_heartbeat_changes():
+    indexes = {i["IndexName"]: i for i in RESOURCES["JobStatusTable"]["Properties"]["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {model.SILENCE_INDEX, model.CATEGORY_INDEX}
+    silence, category = indexes[model.SILENCE_INDEX], indexes[model.CATEGORY_INDEX]
+    assert [k["AttributeName"] for k in silence["KeySchema"]] == ["gsi1pk", "gsi1sk"]
+    assert silence["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert [k["AttributeName"] for k in category["KeySchema"]] == ["gsi2pk", "gsi2sk"]
+    # status changes only with a status change; create_time, reported_at and message_id, which a
+    # heartbeat changes, are not projected, so a heartbeat never writes the index.
+    assert category["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["status"]}
 
 
 def unwrap(statement: dict[str, Any]) -> list[dict[str, Any]]:
@@ -139,21 +153,75 @@ def test_function_role_writes_only_the_two_tables():
     assert [a for s in wildcard for a in s["Action"]] == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
 
 
-def test_edge_policy_allows_only_the_route_of_the_callers_own_project():
-    (policy,) = of_type("AWS::IAM::ManagedPolicy").values()
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Action"] == "execute-api:Invoke"
-    resource = TEMPLATE.resolve(statement["Resource"])
-    assert resource.endswith("/$default/POST/v1/${aws:PrincipalTag/project_id}/edgesrv/job-report")
-    assert statement["Condition"] == {"Null": {"aws:PrincipalTag/project_id": "false"}}
+def test_query_role_may_only_read():
+    (policy,) = RESOURCES["JobQueryFunctionRole"]["Properties"]["Policies"]
+    dynamodb = [s for s in policy["PolicyDocument"]["Statement"] if any("dynamodb:" in a for a in s["Action"])]
+    granted = {(a, json.dumps(r)) for s in dynamodb for a in s["Action"] for r in _list(s["Resource"])}
+    table, index = {"Fn::GetAtt": ["JobStatusTable", "Arn"]}, {"Fn::Sub": "${JobStatusTable.Arn}/index/*"}
+    reads = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+    assert granted == {(a, json.dumps(r)) for a in reads for r in (table, index)} | {
+        ("dynamodb:GetItem", json.dumps({"Fn::GetAtt": ["IdempotencyTable", "Arn"]}))
+    }
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def invoke_allowed(policy: str, principal_project: str, method: str, path: str) -> bool:
+    """IAM's evaluation for execute-api:Invoke on this route: an explicit Deny wins, then any Allow.
+
+    In an execute-api ARN, * matches any characters, "/" included.
+    """
+    arn = f"arn:aws:execute-api:us-east-1:123456789012:JobReportApi/$default/{method}{path}"
+    verdict = False
+    for statement in RESOURCES[policy]["Properties"]["PolicyDocument"]["Statement"]:
+        assert statement["Action"] == "execute-api:Invoke"
+        patterns = [
+            TEMPLATE.resolve(r).replace("${aws:PrincipalTag/project_id}", principal_project)
+            for r in _list(statement["Resource"])
+        ]
+        if any(fnmatch.fnmatchcase(arn, pattern) for pattern in patterns):
+            if statement["Effect"] == "Deny":
+                return False
+            assert statement["Condition"] == {"Null": {"aws:PrincipalTag/project_id": "false"}}
+            verdict = True
+    return verdict
+
+
+ROUTES_OF = [
+    ("POST", "/v1/{p}/edgesrv/job-report"),
+    ("GET", "/v1/{p}/edgesrv/job-report"),
+    ("GET", "/v1/{p}/edgesrv/jobs/99270"),
+    ("GET", "/v1/{p}/edgesrv/jobs"),
+    ("GET", "/v1/{p}/edgesrv/jobs/99270/history"),
+]
+
+
+@pytest.mark.parametrize(
+    ("policy", "allowed"),
+    [
+        (
+            "EdgeAgentInvokePolicy",
+            {"POST /v1/{p}/edgesrv/job-report", "GET /v1/{p}/edgesrv/job-report", "GET /v1/{p}/edgesrv/jobs/99270"},
+        ),
+        ("OperatorReadPolicy", {f"GET {path}" for method, path in ROUTES_OF if method == "GET"}),
+    ],
+)
+def test_managed_policies_allow_their_routes_of_the_callers_own_project_only(policy, allowed):
+    for method, path in ROUTES_OF:
+        own = invoke_allowed(policy, "projecta", method, path.replace("{p}", "projecta"))
+        assert own is (f"{method} {path}" in allowed), (policy, method, path)
+        assert not invoke_allowed(policy, "projecta", method, path.replace("{p}", "projectb")), (policy, method, path)
 
 
 def test_log_groups_are_explicit_with_retention_parameter():
     groups = of_type("AWS::Logs::LogGroup")
-    assert set(groups) == {"JobReportLogGroup", "ApiAccessLogGroup"}
+    assert set(groups) == {"JobReportLogGroup", "JobQueryLogGroup", "ApiAccessLogGroup"}
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     assert RESOURCES[REPORT_FUNCTION]["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "JobReportLogGroup"}
+    assert RESOURCES[QUERY_FUNCTION]["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "JobQueryLogGroup"}
 
 
 def test_api_access_log_is_json_with_request_route_status_latency_and_integration_error():
@@ -182,9 +250,17 @@ def test_parameters_and_outputs():
         "JobStatusTableName",
         "IdempotencyTableName",
         "JobReportFunctionArn",
+        "JobQueryFunctionArn",
         "EdgeAgentPolicyArn",
+        "OperatorPolicyArn",
         "DashboardUrl",
     }
+    silent = params["SilentAfterMinutes"]
+    assert (silent["Default"], silent["MinValue"]) == (30, 0)
+    for function in (REPORT_FUNCTION, QUERY_FUNCTION):
+        assert RESOURCES[function]["Properties"]["Environment"]["Variables"]["SILENT_AFTER_MINUTES"] == {
+            "Ref": "SilentAfterMinutes"
+        }
 
 
 def test_function_environment_resolves_locally_to_the_tables():
@@ -230,6 +306,7 @@ ALARMS = {
     "Api5xxRateAlarm": ("AWS/ApiGateway", "5xx", {"Ref": "Api5xxRatePercent"}),
     "Api4xxRateAlarm": ("AWS/ApiGateway", "4xx", {"Ref": "Api4xxRatePercent"}),
     "FunctionErrorsAlarm": ("AWS/Lambda", "Errors", 0),
+    "QueryFunctionErrorsAlarm": ("AWS/Lambda", "Errors", 0),
     "FunctionThrottlesAlarm": ("AWS/Lambda", "Throttles", 0),
     "FunctionDurationAlarm": ("AWS/Lambda", "Duration", 20000),
     "DynamoDBThrottlesAlarm": ("AWS/DynamoDB", "WriteThrottleEvents", 0),

@@ -12,10 +12,12 @@ from moto import mock_aws
 
 from jobstatus.observability import metrics
 from localapi.runtime import LambdaContext
+from query.handler import build_handler as build_query_handler
+from query.settings import QuerySettings
 from report.handler import build_handler
 from report.settings import ReportSettings
 from report.store import JobStatusStore
-from tests.support import JOB_TABLE, LEDGER_TABLE, REPORT_FUNCTION, TEMPLATE
+from tests.support import JOB_TABLE, LEDGER_TABLE, QUERY_FUNCTION, REPORT_FUNCTION, TEMPLATE
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -97,10 +99,58 @@ def build() -> Callable[..., Invoke]:
             ledger_table=LEDGER_TABLE,
             history_ttl_s=settings.history_retention_days * 86400,
             ledger_ttl_s=settings.ledger_retention_days * 86400,
+            silent_after_minutes=settings.silent_after_minutes,
             pool=ThreadPoolExecutor(4),
             sleep=sleep,
         )
         lambda_handler = build_handler(settings, store=store, iot_data=iot_data, sleep=sleep)
+        return lambda event: lambda_handler(event, context())
+
+    return make
+
+
+class Clock:
+    """A clock the tests move by hand (epoch seconds)."""
+
+    def __init__(self, now: float = 1_796_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def query_settings(**overrides: str) -> QuerySettings:
+    """The settings the read function gets from template.yaml's environment (and the given overrides)."""
+    return QuerySettings.from_env(TEMPLATE.function(QUERY_FUNCTION).environment | overrides)
+
+
+@pytest.fixture
+def reporter(ddb: Any, clock: Clock) -> Callable[..., Invoke]:
+    """Report handlers on moto and the test's clock, for a given SilentAfterMinutes."""
+
+    def make(silent_after_minutes: int = 30) -> Invoke:
+        settings = report_settings(SILENT_AFTER_MINUTES=str(silent_after_minutes))
+        lambda_handler = build_handler(settings, dynamodb=ddb, clock=clock)
+        return lambda event: lambda_handler(event, context())
+
+    return make
+
+
+@pytest.fixture
+def reader(ddb: Any, clock: Clock) -> Callable[..., Invoke]:
+    """Read handlers on moto (or a given client) and the test's clock, for a given SilentAfterMinutes."""
+
+    def make(silent_after_minutes: int = 30, client: Any = None) -> Invoke:
+        settings = query_settings(SILENT_AFTER_MINUTES=str(silent_after_minutes))
+        lambda_handler = build_query_handler(settings, dynamodb=client or ddb, clock=clock, sleep=lambda s: None)
         return lambda event: lambda_handler(event, context())
 
     return make

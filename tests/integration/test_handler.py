@@ -349,17 +349,64 @@ def test_unknown_route_and_method_are_404_like_api_gateway(handler):
         assert body_of(response) == {"message": "Not Found"}
 
 
-def test_project_index_is_sharded_and_lists_every_job(handler, ddb):
+def test_category_index_is_sharded_and_lists_every_job(handler, ddb):
     assert handler(event(report(*[job(job_id=i) for i in range(1, 41)])))["statusCode"] == 200
+    partitions = {model.category_index_pk(PROJECT, "running", model.category_shard(i)) for i in range(1, 41)}
+    assert len(partitions) == model.CATEGORY_SHARDS
     listed = []
-    shards = {model.project_index_pk(PROJECT, i) for i in range(1, 41)}
-    assert len(shards) == model.PROJECT_SHARDS
-    for shard in shards:
+    for partition in partitions:
         page = ddb.query(
             TableName=JOB_TABLE,
-            IndexName=model.PROJECT_INDEX,
-            KeyConditionExpression="gsi1pk = :p",
-            ExpressionAttributeValues={":p": {"S": shard}},
+            IndexName=model.CATEGORY_INDEX,
+            KeyConditionExpression="gsi2pk = :p",
+            ExpressionAttributeValues={":p": {"S": partition}},
         )
-        listed += [item["gsi1sk"]["S"] for item in page["Items"]]
-    assert sorted(listed) == sorted(model.project_index_sk(i) for i in range(1, 41))
+        listed += [model.parse_job_pk(item["pk"]["S"])[1] for item in page["Items"]]
+    assert sorted(listed) == list(range(1, 41))
+
+
+INDEX_KEYS = ("gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
+
+
+def test_current_item_carries_what_the_read_side_needs(handler, ddb):
+    # Given the seed example is stored
+    handler(load_event("report/seed.json"))
+    # Then its current item holds the category, reported_at (= the report's received_at) and exceptions
+    item = current(ddb, 99270)
+    (stored,) = history(ddb)
+    assert item["category"] == "failed"
+    assert item["reported_at"] == stored["received_at"]
+    assert item["exceptions"] == seed_body()["jobs"][0]["exceptions"]
+    # And it is filed in both indexes: its category's partition, and the silence buckets
+    assert item["gsi2pk"] == model.category_index_pk(PROJECT, "failed", model.category_shard(99270))
+    assert item["gsi1pk"] == model.silence_index_pk(PROJECT, 99270)
+
+
+def test_a_heartbeat_changes_no_index_key_and_a_category_change_moves_one(reporter, clock, ddb):
+    send = reporter(silent_after_minutes=30)  # 15-minute silence buckets
+    clock.now = 1_796_000_100.0  # 100 s into a bucket
+    send(event(report(job(job_id=30, status="job_running", create_time=1))))
+    before = current(ddb, 30)
+    # When a heartbeat arrives (same status, newer create_time) a minute later, in the same bucket
+    clock.advance(60)
+    send(event(report(job(job_id=30, status="job_running", create_time=2))))
+    after = current(ddb, 30)
+    # Then the current status moved, and not one index key changed: no index is written
+    assert (after["create_time"], after["reported_at"]) == (2, before["reported_at"] + 60_000)
+    assert {k: after[k] for k in INDEX_KEYS} == {k: before[k] for k in INDEX_KEYS}
+    # When a heartbeat crosses into the next bucket, both indexes move (the cost docs/performance.md counts)
+    clock.advance(900)
+    send(event(report(job(job_id=30, status="job_running", create_time=3))))
+    crossed = current(ddb, 30)
+    assert crossed["gsi1sk"] != after["gsi1sk"]
+    assert crossed["gsi2sk"] != after["gsi2sk"]
+    # When the status changes category, within the bucket, only the category index key moves
+    clock.advance(60)
+    send(event(report(job(job_id=30, status="job_finish", create_time=4))))
+    finished = current(ddb, 30)
+    assert finished["gsi2pk"] == model.category_index_pk(PROJECT, "finished", model.category_shard(30))
+    assert (finished["gsi1pk"], finished["gsi1sk"]) == (crossed["gsi1pk"], crossed["gsi1sk"])
+    # And a finished job's heartbeat in a later bucket leaves its category index key alone
+    clock.advance(3600)
+    send(event(report(job(job_id=30, status="job_finish", create_time=5))))
+    assert current(ddb, 30)["gsi2sk"] == finished["gsi2sk"]

@@ -17,7 +17,7 @@ def test_signed_request_matches_an_independent_sigv4_computation(monkeypatch):
     body = b'{"jobs":[],"message_id":"m"}'
     sign = _signer("eu-west-1")
     assert sign is not None
-    headers = sign(url, body, {"content-type": "application/json"})
+    headers = sign("POST", url, body, {"content-type": "application/json"})
 
     # The same signature by hand (docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html)
     stamp = headers["X-Amz-Date"]

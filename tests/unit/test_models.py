@@ -12,8 +12,9 @@ import pytest
 
 from jobstatus.dynamodb import item_size, write_units
 from jobstatus.errors import InvalidRequest
-from jobstatus.model import KNOWN_STATUSES, TERMINAL_STATUSES, status_rank
-from report.models import MAX_CREATE_TIME, MAX_JOB_ID, canonical, job_document, parse_report
+from jobstatus.jsonvalue import canonical
+from jobstatus.model import KNOWN_STATUSES, MAX_CREATE_TIME, MAX_JOB_ID, TERMINAL_STATUSES, status_rank
+from report.models import job_document, parse_report
 from report.service import _payload_hash
 from tests.support import job, report, seed_body
 

@@ -1,0 +1,197 @@
+"""The read function's DynamoDB access: reads only (GetItem, Query, BatchGetItem), answers as plain values.
+
+Calls that do not depend on each other go out at once on a small thread pool (one botocore
+client, thread-safe, with a connection pool as large), so that a page of a category is one
+round trip of index queries, one of item reads, whatever the number of shards.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from jobstatus import dynamodb, model
+from jobstatus.dynamodb import Item, deserialize, fault
+from jobstatus.errors import DependencyUnavailable
+
+READERS = 16  # parallel calls: one per shard of a category
+# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+BATCH_GET_SIZE = 100
+BATCH_ATTEMPTS = 6
+BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 0.8
+T = TypeVar("T")
+Record = dict[str, Any]  # an item as plain values
+
+
+def dynamodb_client() -> Any:
+    return dynamodb.dynamodb_client(max_pool_connections=READERS)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRead:
+    """One page of one partition of an index: `partition` = the index's hash key value."""
+
+    index: str
+    partition: str
+    limit: int
+    start: Item | None = None  # ExclusiveStartKey
+    below: str | None = None  # index sort key < below
+    from_: str | None = None  # index sort key >= from_
+    statuses: frozenset[str] | None = None  # keep only these statuses (projected into the index)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPage:
+    keys: list[Item]  # the index entries read: the table's and the index's key attributes
+    last: Item | None  # where the partition goes on, None when it is done
+
+
+def _values(item: Item) -> Record:
+    return {name: deserialize(value) for name, value in item.items()}
+
+
+class JobReads:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        job_table: str,
+        ledger_table: str,
+        pool: ThreadPoolExecutor | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._job_table = job_table
+        self._ledger_table = ledger_table
+        self._pool = pool or ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="ddb-read")
+        self._sleep = sleep
+
+    def _call(self, operation: str, **request: Any) -> Any:
+        try:
+            return getattr(self._client, operation)(**request)
+        except (ClientError, BotoCoreError) as exc:
+            raise fault(exc) from exc
+
+    def _parallel(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
+        if len(tasks) == 1:
+            return [tasks[0]()]
+        futures = [self._pool.submit(task) for task in tasks]
+        return [future.result() for future in futures]
+
+    # --- items ------------------------------------------------------------------------------
+
+    def current(self, project_id: str, job_id: int) -> Record | None:
+        key = {"pk": {"S": model.job_pk(project_id, job_id)}, "sk": {"S": model.CURRENT_SK}}
+        item = self._call("get_item", TableName=self._job_table, Key=key, ConsistentRead=True).get("Item")
+        return _values(item) if item else None
+
+    def currents(self, pks: Iterable[str]) -> dict[str, Record]:
+        """The current items of these pks (absent ones left out): BatchGetItem, 100 keys a call, at once."""
+        keys = [{"pk": {"S": pk}, "sk": {"S": model.CURRENT_SK}} for pk in dict.fromkeys(pks)]
+        chunks = [keys[i : i + BATCH_GET_SIZE] for i in range(0, len(keys), BATCH_GET_SIZE)]
+        found: dict[str, Record] = {}
+        for items in self._parallel([partial(self._batch_get, chunk) for chunk in chunks]):
+            found.update((item["pk"]["S"], _values(item)) for item in items)
+        return found
+
+    def _batch_get(self, keys: list[Item]) -> list[Item]:
+        request: dict[str, Any] = {self._job_table: {"Keys": keys, "ConsistentRead": True}}
+        items: list[Item] = []
+        for attempt in range(BATCH_ATTEMPTS):
+            response = self._call("batch_get_item", RequestItems=request)
+            items += response.get("Responses", {}).get(self._job_table, [])
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return items
+            if attempt + 1 < BATCH_ATTEMPTS:
+                # Jitter spreads retries out; it guards nothing, so a non-cryptographic generator is right.
+                self._sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)))  # noqa: S311 # nosec B311
+        raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
+
+    def items(self, keys: Sequence[tuple[str, str]], attributes: Sequence[str]) -> list[Record | None]:
+        """These attributes of these (pk, sk) items, or None for an absent one, all at once."""
+        return self._parallel([partial(self._item, pk, sk, attributes) for pk, sk in keys])
+
+    def _item(self, pk: str, sk: str, attributes: Sequence[str]) -> Record | None:
+        names = {f"#a{i}": name for i, name in enumerate(attributes)}
+        item = self._call(
+            "get_item",
+            TableName=self._job_table,
+            Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            ConsistentRead=True,
+            ProjectionExpression=", ".join(names),
+            ExpressionAttributeNames=names,
+        ).get("Item")
+        return _values(item) if item else None
+
+    def ledger(self, project_id: str, message_id: str) -> Record | None:
+        key = {"pk": {"S": model.ledger_pk(project_id, message_id)}}
+        item = self._call("get_item", TableName=self._ledger_table, Key=key, ConsistentRead=True).get("Item")
+        return _values(item) if item else None
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def index_pages(self, reads: Sequence[IndexRead]) -> list[IndexPage]:
+        """One page of each partition, all at once."""
+        return self._parallel([partial(self._index_page, read) for read in reads])
+
+    def _index_page(self, read: IndexRead) -> IndexPage:
+        names = {"#ipk": f"{read.index}pk"}
+        condition = "#ipk = :p"
+        values: Item = {":p": {"S": read.partition}}
+        if read.below is not None:
+            condition += " AND #isk < :below"
+            values[":below"] = {"S": read.below}
+        elif read.from_ is not None:
+            condition += " AND #isk >= :from"
+            values[":from"] = {"S": read.from_}
+        if read.below is not None or read.from_ is not None:
+            names["#isk"] = f"{read.index}sk"
+        request: dict[str, Any] = {
+            "TableName": self._job_table,
+            "IndexName": read.index,
+            "KeyConditionExpression": condition,
+            "Limit": read.limit,
+        }
+        if read.statuses is not None:
+            statuses = sorted(read.statuses)
+            request["FilterExpression"] = "#st IN (" + ", ".join(f":s{i}" for i in range(len(statuses))) + ")"
+            names["#st"] = "status"
+            values |= {f":s{i}": {"S": status} for i, status in enumerate(statuses)}
+        request["ExpressionAttributeNames"] = names
+        request["ExpressionAttributeValues"] = values
+        if read.start is not None:
+            request["ExclusiveStartKey"] = read.start
+        response = self._call("query", **request)
+        return IndexPage(keys=response.get("Items", []), last=response.get("LastEvaluatedKey"))
+
+    def history(
+        self, project_id: str, job_id: int, *, since: int, until: int, limit: int, start_sk: str | None
+    ) -> tuple[list[Record], str | None]:
+        """History items of a job, newest create_time first, and the sort key to go on from (or None)."""
+        pk = model.job_pk(project_id, job_id)
+        request: dict[str, Any] = {
+            "TableName": self._job_table,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :from AND :to",
+            "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": pk},
+                ":from": {"S": model.history_sk_bound(since)},
+                ":to": {"S": model.history_sk_bound(until, last=True)},
+            },
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
+        if start_sk is not None:
+            request["ExclusiveStartKey"] = {"pk": {"S": pk}, "sk": {"S": start_sk}}
+        response = self._call("query", **request)
+        last = response.get("LastEvaluatedKey")
+        return [_values(item) for item in response.get("Items", [])], (last["sk"]["S"] if last else None)
