@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import sys
 import time
+import traceback
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -64,7 +65,13 @@ def _invoke(event: dict[str, Any], function_name: str, memory_mb: int, timeout_s
         aws_request_id=request_id,
         deadline_ms=time.time() * 1000 + timeout_s * 1000,
     )
-    return _state["handler"](event, context)
+    try:
+        return _state["handler"](event, context)
+    except Exception as exc:  # noqa: BLE001 - any unhandled error is the function's error, as in Lambda
+        # What Lambda reports of an unhandled error (errorType, errorMessage, stackTrace), as plain
+        # text: the exception itself may hold what cannot cross back to this process (tracebacks).
+        trace = "".join(traceback.format_exception(exc))
+        raise FunctionError(f"{type(exc).__name__}: {exc}\n{trace}") from None
 
 
 def _ready() -> int:
@@ -108,7 +115,9 @@ class FunctionRuntime:
             return future.result(timeout=function.timeout_s + 5)
         except FutureTimeout:
             raise FunctionTimeout(function.logical_id) from None
-        except Exception as exc:
+        except FunctionError:
+            raise
+        except Exception as exc:  # the worker process itself failed (it crashed, or could not import)
             raise FunctionError(f"{type(exc).__name__}: {exc}") from exc
 
     def stop(self) -> None:

@@ -24,12 +24,13 @@ DUMMY_CREDENTIALS = {
 
 
 class _SerializedApp:
-    """Runs moto's WSGI app one request at a time.
+    """Runs moto's WSGI app, DynamoDB requests one at a time.
 
     DynamoDB applies each conditional write atomically; moto's in-memory backend does not
-    guarantee that under concurrent threads, so requests are serialized. The credential
-    scope's region is also rewritten to the local one, so that any client region sees the
-    same tables, as DynamoDB Local does with -sharedDb.
+    guarantee that under concurrent threads, so DynamoDB requests are serialized. Nothing else
+    is: an SQS long poll (a rule's target queue, read with WaitTimeSeconds) must not hold up the
+    tables. The credential scope's region is also rewritten to the local one, so that any client
+    region sees the same tables, as DynamoDB Local does with -sharedDb.
     """
 
     _SCOPE = re.compile(r"(Credential=[^/]+/\d{8}/)[^/]+/")
@@ -41,8 +42,10 @@ class _SerializedApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         auth = environ.get("HTTP_AUTHORIZATION", "")
         environ["HTTP_AUTHORIZATION"] = self._SCOPE.sub(rf"\g<1>{LOCAL_REGION}/", auth)
-        with self._lock:
-            return list(self._app(environ, start_response))
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_20120810."):
+            with self._lock:
+                return list(self._app(environ, start_response))
+        return list(self._app(environ, start_response))
 
 
 def start_moto(host: str, port: int) -> Any:

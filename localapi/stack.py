@@ -1,7 +1,8 @@
-"""The local stack, wired from template.yaml: moto, the tables, every function's runtime, the HTTP API.
+"""The local stack, wired from template.yaml: moto, the tables and queues, every function's runtime,
+the HTTP API, the stream event source mappings and the schedules.
 
-Nothing here names a function, a route or a table: all of it is learned from the template, so a
-function added to template.yaml is served by `make run` with no edit here.
+Nothing here names a function, a route, a table or a trigger: all of it is learned from the
+template, so a function added to template.yaml is served by `make run` with no edit here.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from typing import Any
 
 from moto.iotdata.models import iotdata_backends
 
+from localapi.eventbus import EventTap
 from localapi.explorer import Explorer
 from localapi.httpapi import HttpApi
 from localapi.runtime import FunctionRuntime
+from localapi.schedules import Schedule
 from localapi.services import DUMMY_CREDENTIALS, client, start_moto
+from localapi.streams import StreamMapping
 from localapi.template import LOCAL_ACCOUNT, LOCAL_REGION, LocalTemplate
 
 
@@ -43,6 +47,10 @@ class LocalStack:
         self.api: HttpApi | None = None
         self._published_seen = 0
         self._published_lock = threading.Lock()
+        self._stopped = threading.Event()
+        self.mappings: list[StreamMapping] = []
+        self.schedules: list[Schedule] = []
+        self.queue_urls: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -73,7 +81,10 @@ class LocalStack:
     def start(self) -> LocalStack:
         os.environ.update({k: os.environ.get(k, v) for k, v in DUMMY_CREDENTIALS.items()})
         self._moto = start_moto(self.host, self._moto_port)
-        self.template.create_tables(self.client("dynamodb"))
+        dynamodb, sqs = self.client("dynamodb"), self.client("sqs")
+        self.template.create_tables(dynamodb)
+        for queue in self.template.queues():
+            self.queue_urls[queue] = sqs.create_queue(QueueName=queue)["QueueUrl"]
         for logical_id, function in self.template.functions().items():
             runtime = FunctionRuntime(function, self.function_environment(logical_id), self._workers)
             self.runtimes[logical_id] = runtime.start()
@@ -81,12 +92,33 @@ class LocalStack:
             runtime.warm()
         self.api = HttpApi(self.template.routes(), self.runtimes, host=self.host, extra=self._explorer)
         self._http = self.api.serve(self.host, self._port, access_log=self._access_log, after=self._show_confirmations)
+        EventTap(self.client("events"), sqs, stopped=self._stopped).start()
+        for trigger in self.template.streams():
+            stream_arn = dynamodb.describe_table(TableName=self.template.table_name(trigger.table))["Table"][
+                "LatestStreamArn"
+            ]
+            mapping = StreamMapping(
+                trigger,
+                self.runtimes[trigger.function],
+                streams=self.client("dynamodbstreams"),
+                sqs=sqs,
+                stream_arn=stream_arn,
+                queue_urls=self.queue_urls,
+                stopped=self._stopped,
+            )
+            self.mappings.append(mapping)
+            mapping.start()
+        for schedule in self.template.schedules():
+            runner = Schedule(schedule, self.runtimes[schedule.function], stopped=self._stopped)
+            self.schedules.append(runner)
+            runner.start()
         return self
 
     def _explorer(self, method: str, path: str) -> dict[str, Any] | None:
         return Explorer(self.url)(method, path)
 
     def stop(self) -> None:
+        self._stopped.set()
         for server in (self._http, self._moto):
             if server is not None:
                 server.shutdown()

@@ -1,7 +1,7 @@
 """Read what the local stack needs from template.yaml, so the template stays the one source of truth.
 
-Every function with its triggers (HttpApi routes today; a DynamoDB stream and a schedule are
-the other kinds a function may declare), every table, and the Parameters. A small reader is
+Every function with its triggers (HttpApi routes, a DynamoDB stream's event source mapping, a
+schedule), every table and queue, and the Parameters. A small reader is
 written here rather than taken from cfn-lint or samtranslator: those pin boto3 and pydantic
 versions that clash with the runtime's, so they live in isolated tool environments (see the
 Makefile) and cannot be imported next to the functions. This reader understands the short-form
@@ -63,6 +63,43 @@ class HttpRoute:
         return f"{self.method} {self.path}"
 
 
+@dataclass(frozen=True)
+class StreamTrigger:
+    """A DynamoDB event: the function consumes `table`'s stream, as its event source mapping says."""
+
+    function: str
+    table: str  # the table's logical id
+    starting_position: str
+    batch_size: int
+    batching_window_s: float
+    filters: tuple[str, ...]  # event patterns; a record must match one (none: every record)
+    bisect_on_error: bool
+    max_retries: int  # -1: until the record expires
+    max_record_age_s: int  # -1: the stream's retention
+    report_item_failures: bool
+    on_failure: str | None  # the logical id of the on-failure queue
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_S = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+@dataclass(frozen=True)
+class ScheduleTrigger:
+    """A Schedule or ScheduleV2 event: the function runs at `expression`'s rate."""
+
+    function: str
+    name: str
+    expression: str
+
+    @property
+    def every_s(self) -> float:
+        found = _RATE.match(self.expression)
+        if not found:
+            raise ValueError(f"{self.function}: only rate(...) schedules run locally, not {self.expression!r}")
+        return int(found.group(1)) * _UNIT_S[found.group(2).rstrip("s")]
+
+
 @dataclass
 class Function:
     logical_id: str
@@ -73,6 +110,8 @@ class Function:
     timeout_s: int
     memory_mb: int
     routes: list[HttpRoute] = field(default_factory=list)
+    streams: list[StreamTrigger] = field(default_factory=list)
+    schedules: list[ScheduleTrigger] = field(default_factory=list)
 
     @property
     def package(self) -> str:
@@ -112,6 +151,13 @@ class LocalTemplate:
         """Locally a table is named by its logical id (CloudFormation generates the deployed name)."""
         return logical_id
 
+    def queues(self) -> list[str]:
+        """The logical ids of the AWS::SQS::Queue resources the local stack creates (named by them)."""
+        return [name for name, r in self.of_type("AWS::SQS::Queue").items() if self._exists(r)]
+
+    def _exists(self, resource: dict[str, Any]) -> bool:
+        return "Condition" not in resource or self.condition(resource["Condition"])
+
     def functions(self) -> dict[str, Function]:
         """Every AWS::Serverless::Function, with Globals applied and its environment resolved locally."""
         return {name: self._function(name, r) for name, r in self.of_type("AWS::Serverless::Function").items()}
@@ -130,10 +176,19 @@ class LocalTemplate:
         props = {**self.document.get("Globals", {}).get("Function", {}), **resource["Properties"]}
         module, handler = props["Handler"].rsplit(".", 1)
         variables = props.get("Environment", {}).get("Variables", {})
+        events = props.get("Events", {})
         routes = [
             HttpRoute(function=name, method=event["Properties"]["Method"].upper(), path=event["Properties"]["Path"])
-            for event in props.get("Events", {}).values()
+            for event in events.values()
             if event["Type"] == "HttpApi"
+        ]
+        streams = [self._stream(name, e["Properties"]) for e in events.values() if e["Type"] == "DynamoDB"]
+        schedules = [
+            ScheduleTrigger(
+                function=name, name=event_name, expression=str(self.resolve(e["Properties"]["ScheduleExpression"]))
+            )
+            for event_name, e in events.items()
+            if e["Type"] in ("Schedule", "ScheduleV2") and e["Properties"].get("State", "ENABLED") == "ENABLED"
         ]
         return Function(
             logical_id=name,
@@ -144,7 +199,34 @@ class LocalTemplate:
             timeout_s=int(props.get("Timeout", 3)),
             memory_mb=int(props.get("MemorySize", 128)),
             routes=routes,
+            streams=streams,
+            schedules=schedules,
         )
+
+    def _stream(self, function: str, props: dict[str, Any]) -> StreamTrigger:
+        table, attribute = props["Stream"]["Fn::GetAtt"]
+        if attribute != "StreamArn":
+            raise ValueError(f"{function}: a stream is !GetAtt <table>.StreamArn locally")
+        on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        return StreamTrigger(
+            function=function,
+            table=table,
+            starting_position=props.get("StartingPosition", "LATEST"),
+            batch_size=int(props.get("BatchSize", 100)),
+            batching_window_s=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+            filters=tuple(f["Pattern"] for f in props.get("FilterCriteria", {}).get("Filters", [])),
+            bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+            max_retries=int(props.get("MaximumRetryAttempts", -1)),
+            max_record_age_s=int(props.get("MaximumRecordAgeInSeconds", -1)),
+            report_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+            on_failure=on_failure["Fn::GetAtt"][0] if isinstance(on_failure, dict) else None,
+        )
+
+    def streams(self) -> list[StreamTrigger]:
+        return [stream for function in self.functions().values() for stream in function.streams]
+
+    def schedules(self) -> list[ScheduleTrigger]:
+        return [schedule for function in self.functions().values() for schedule in function.schedules]
 
     def create_tables(self, client: Any) -> list[str]:
         """Create every table of the template through a DynamoDB client (moto, locally)."""
@@ -171,6 +253,9 @@ class LocalTemplate:
                 request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
             if props.get("SSESpecification", {}).get("SSEEnabled"):
                 request["SSESpecification"] = {"Enabled": True}
+            if "StreamSpecification" in props:
+                view = props["StreamSpecification"]["StreamViewType"]
+                request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
             ttl = props.get("TimeToLiveSpecification")
             requests.append({"table": request, "ttl": ttl})
         return requests
@@ -194,10 +279,20 @@ class LocalTemplate:
         raise ValueError(f"intrinsic not supported locally: {value}")
 
     def condition(self, name: str) -> bool:
-        spec = self.document["Conditions"][name]
+        return self._holds(self.document["Conditions"][name])
+
+    def _holds(self, spec: dict[str, Any]) -> bool:
+        if "Condition" in spec:
+            return self.condition(spec["Condition"])
         if "Fn::Equals" in spec:
             left, right = (self.resolve(v) for v in spec["Fn::Equals"])
             return str(left) == str(right)
+        if "Fn::Not" in spec:
+            return not self._holds(spec["Fn::Not"][0])
+        if "Fn::And" in spec:
+            return all(self._holds(s) for s in spec["Fn::And"])
+        if "Fn::Or" in spec:
+            return any(self._holds(s) for s in spec["Fn::Or"])
         raise ValueError(f"condition not supported locally: {spec}")
 
     def _ref(self, name: str) -> str:

@@ -20,6 +20,7 @@ PROJECT = "48cc2c48765f481480c7db940d6409d1"
 SUCCESS = {"is_success": True, "message": "The IEF Flink job status information is successfully reported."}
 TEMPLATE = LocalTemplate.read()
 REPORT_FUNCTION, QUERY_FUNCTION = "JobReportFunction", "JobQueryFunction"
+EVENTS_FUNCTION, SWEEP_FUNCTION = "JobEventsFunction", "SilenceSweepFunction"
 JOB_TABLE, LEDGER_TABLE = "JobStatusTable", "IdempotencyTable"
 
 

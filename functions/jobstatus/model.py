@@ -4,9 +4,10 @@ Job status table (`pk`, `sk`):
 - history    pk `{project}#JOB#{job_id}`      sk `STATUS#{create_time:016d}#{status}#{content hash}`
 - no job_id  pk `{project}#MSG#{message_id}`  sk `STATUS#{create_time:016d}#{status}#{index in report}`
 - current    pk `{project}#JOB#{job_id}`      sk `CURRENT`
-  - category index gsi2: gsi2pk `{project}#{category}#{job_id % 16:02d}`,
-    gsi2sk `{bucket:013d}#{job_id:019d}`: the start of reported_at's silence bucket for an
-    active category, 0 for the others (so a heartbeat of a finished job never moves it)
+  - category index gsi2: gsi2pk `{project}#{job_id % 16:02d}`,
+    gsi2sk `{category}#{bucket:013d}#{job_id:019d}`, bucket the start of reported_at's silence
+    bucket for an active category, 0 for the others (so a heartbeat of a finished job never
+    moves it): a project's jobs are 16 partitions, a category a range in each
   - silence index gsi1: gsi1pk `SILENCE#{hash % 64:02d}`, gsi1sk `{bucket:013d}` (the sweep)
 Ledger (idempotency table): pk `{project}#{message_id}`.
 
@@ -118,7 +119,8 @@ def silent_since(category: str, reported_at_ms: int, silent_after_minutes: int, 
 CURRENT_SK = "CURRENT"
 HISTORY_PREFIX = "STATUS#"
 # The category index key is sharded so that no project can exceed one partition's 1,000 WCU even
-# when all its jobs change category at once (docs/capacity.md); a category is 16 queries.
+# when all its jobs change category at once (docs/capacity.md); a project's jobs, or one of its
+# categories, are 16 queries.
 CATEGORY_INDEX = "gsi2"
 CATEGORY_SHARDS = 16
 # The silence index spans every project, so it has more shards: a fleet-wide restart of a
@@ -147,8 +149,8 @@ def history_sk_bound(create_time: int, *, last: bool = False) -> str:
     return f"{HISTORY_PREFIX}{create_time:016d}#" + ("~" if last else "")
 
 
-def category_index_pk(project_id: str, category: str, shard: int) -> str:
-    return f"{project_id}#{category}#{shard:02d}"
+def category_index_pk(project_id: str, shard: int) -> str:
+    return f"{project_id}#{shard:02d}"
 
 
 def category_shard(job_id: int) -> int:
@@ -156,13 +158,21 @@ def category_shard(job_id: int) -> int:
 
 
 def category_index_sk(category: str, bucket: int, job_id: int) -> str:
-    """Active categories sort by silence bucket, so that the silent jobs of a project are a prefix."""
-    return f"{bucket if category in ACTIVE_CATEGORIES else 0:0{_BUCKET_DIGITS}d}#{job_id:019d}"
+    """Jobs sort by category, and an active category's by silence bucket: its silent jobs come first."""
+    return f"{category}#{bucket if category in ACTIVE_CATEGORIES else 0:0{_BUCKET_DIGITS}d}#{job_id:019d}"
 
 
-def category_index_bound(bucket: int) -> str:
-    """The index sort key below which every active job's bucket starts before `bucket`."""
-    return f"{max(0, bucket):0{_BUCKET_DIGITS}d}"
+def category_index_range(
+    category: str, first_bucket: int | None = None, last_bucket: int | None = None
+) -> tuple[str, str]:
+    """The sort keys (inclusive) of a category's entries whose bucket starts in [first, last]."""
+    low = f"{category}#" + ("" if first_bucket is None else f"{max(0, first_bucket):0{_BUCKET_DIGITS}d}")
+    high = f"{category}#" + ("~" if last_bucket is None else f"{max(0, last_bucket):0{_BUCKET_DIGITS}d}#~")
+    return low, high
+
+
+def category_of_index_sk(sort_key: str) -> str:
+    return sort_key.partition("#")[0]
 
 
 def silence_index_pk(project_id: str, job_id: int) -> str:

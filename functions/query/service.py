@@ -3,12 +3,13 @@
 Every key read here is built from the path's project_id; what a caller sends (a filter, a token)
 only chooses among that project's partitions and positions in them.
 
-Listing. The category index (jobstatus.model) has 16 partitions per project and category. A walk
-over a filter is a list of such partitions ("streams", in a fixed order); a page reads up to 16
-streams at once, each a share of `limit` index entries, then the current items of what it read
-in one BatchGetItem, so read units follow the page, not the project. The token carries each
-stream's position, so walking the pages of an unchanging project yields every matching job once.
-Silence filters read only the matching end of each active partition (sorted by silence bucket)
+Listing. The category index (jobstatus.model) has 16 partitions per project, sorted by category,
+then (for an active category) by silence bucket. A walk over a filter is a list of "streams", in
+a fixed order: each a partition, or a category's range in it; a page reads up to 16 streams at
+once, each a share of `limit` index entries, then the current items of what it read in one
+BatchGetItem, so read units follow the page, not the project. The token carries each stream's
+position, so walking the pages of an unchanging project yields every matching job once. Silence
+filters read only the matching end of each active category's range (sorted by silence bucket)
 and are decided exactly on the items, as of the walk's first page (`as_of`, in the token), so
 that a walk is one consistent view even as jobs go silent meanwhile.
 """
@@ -48,10 +49,8 @@ class JobFilter:
 
 @dataclass(frozen=True)
 class _Stream:
-    category: str
     partition: str
-    below: str | None
-    from_: str | None
+    sort_range: tuple[str, str] | None  # one category's entries, or the whole partition
 
 
 class JobQueries:
@@ -141,32 +140,34 @@ class JobQueries:
                     partition=streams[i].partition,
                     limit=quota,
                     start=self._start_key(project_id, streams[i], positions[i]),
-                    below=streams[i].below,
-                    from_=streams[i].from_,
+                    sort_range=streams[i].sort_range,
                     statuses=where.statuses,
                 )
                 for i in chosen
             ]
             # Entries are taken stream by stream until the page is full; a stream that gave more
             # than fits goes on, next page, right after the last entry taken from it.
-            taken: list[tuple[_Stream, Item]] = []
+            taken: list[Item] = []
             for i, read_page in zip(chosen, self._reads.index_pages(reads), strict=True):
                 keys = read_page.keys[: max(0, room - len(taken))]
                 if len(keys) == len(read_page.keys):
                     positions[i] = self._position(project_id, read_page.last)
                 elif keys:
                     positions[i] = self._position(project_id, keys[-1])
-                taken += [(streams[i], key) for key in keys]
-            currents = self._reads.currents(key["pk"]["S"] for _, key in taken)
-            for stream, key in taken:
+                taken += keys
+            currents = self._reads.currents(key["pk"]["S"] for key in taken)
+            for key in taken:
                 record = currents.get(key["pk"]["S"])
-                if record is not None and self._matches(record, stream, where, as_of):
+                if record is not None and self._matches(record, key, where, as_of):
                     page.append(self._job(record, as_of))
         more = any(position != 0 for position in positions)
         next_token = self._tokens.issue(scope, {"a": as_of, "p": positions}) if more else None
         return self._with_exceptions(page), next_token
 
     def _streams(self, project_id: str, where: JobFilter, as_of: int) -> list[_Stream]:
+        partitions = [model.category_index_pk(project_id, shard) for shard in range(model.CATEGORY_SHARDS)]
+        if where.categories is None and where.statuses is None and where.silent is None:
+            return [_Stream(partition, None) for partition in partitions]  # every job: 16 partitions
         categories = [c for c in model.CATEGORIES if where.categories is None or c in where.categories]
         if where.statuses is not None:
             wanted = {model.category_of(status) for status in where.statuses}
@@ -177,26 +178,25 @@ class JobQueries:
         cutoff = as_of - model.silence_threshold_ms(self._silent_after)
         streams = []
         for category in categories:
-            below = from_ = None
+            sort_range = model.category_index_range(category)
             if silence_on and where.silent is not None and category in model.ACTIVE_CATEGORIES:
                 if where.silent:  # the bucket began at or before the cutoff
-                    below = model.category_index_bound(cutoff + 1)
+                    sort_range = model.category_index_range(category, last_bucket=cutoff)
                 else:  # the bucket may hold a report after the cutoff
-                    from_ = model.category_index_bound(cutoff - model.MAX_BUCKET_MS)
-            for shard in range(model.CATEGORY_SHARDS):
-                partition = model.category_index_pk(project_id, category, shard)
-                streams.append(_Stream(category, partition, below, from_))
+                    sort_range = model.category_index_range(category, first_bucket=cutoff - model.MAX_BUCKET_MS)
+            streams += [_Stream(partition, sort_range) for partition in partitions]
         return streams
 
-    def _matches(self, record: Record, stream: _Stream, where: JobFilter, as_of: int) -> bool:
+    def _matches(self, record: Record, key: Item, where: JobFilter, as_of: int) -> bool:
         category = model.category_of(record["status"])
-        if category != stream.category:  # it moved since the index was read: it is listed where it went
+        if category != model.category_of_index_sk(key[f"{model.CATEGORY_INDEX}sk"]["S"]):
+            return False  # it changed category since the index was read: it is listed where it went
+        if where.categories is not None and category not in where.categories:
             return False
         if where.statuses is not None and record["status"] not in where.statuses:
             return False
         if where.silent is not None:
-            reported_at = _reported_at(record)
-            silent = model.silent_since(category, reported_at, self._silent_after, as_of) is not None
+            silent = model.silent_since(category, _reported_at(record), self._silent_after, as_of) is not None
             return silent is where.silent
         return True
 

@@ -42,8 +42,7 @@ class IndexRead:
     partition: str
     limit: int
     start: Item | None = None  # ExclusiveStartKey
-    below: str | None = None  # index sort key < below
-    from_: str | None = None  # index sort key >= from_
+    sort_range: tuple[str, str] | None = None  # index sort key BETWEEN these (inclusive), or all
     statuses: frozenset[str] | None = None  # keep only these statuses (projected into the index)
 
 
@@ -146,14 +145,10 @@ class JobReads:
         names = {"#ipk": f"{read.index}pk"}
         condition = "#ipk = :p"
         values: Item = {":p": {"S": read.partition}}
-        if read.below is not None:
-            condition += " AND #isk < :below"
-            values[":below"] = {"S": read.below}
-        elif read.from_ is not None:
-            condition += " AND #isk >= :from"
-            values[":from"] = {"S": read.from_}
-        if read.below is not None or read.from_ is not None:
+        if read.sort_range is not None:
+            condition += " AND #isk BETWEEN :low AND :high"
             names["#isk"] = f"{read.index}sk"
+            values[":low"], values[":high"] = {"S": read.sort_range[0]}, {"S": read.sort_range[1]}
         request: dict[str, Any] = {
             "TableName": self._job_table,
             "IndexName": read.index,

@@ -284,7 +284,7 @@ class JobStatusStore:
             ":cat": {"S": category},
             ":g1pk": {"S": model.silence_index_pk(update.project_id, update.job_id)},
             ":g1sk": {"S": model.silence_index_sk(bucket)},
-            ":g2pk": {"S": model.category_index_pk(update.project_id, category, model.category_shard(update.job_id))},
+            ":g2pk": {"S": model.category_index_pk(update.project_id, model.category_shard(update.job_id))},
             ":g2sk": {"S": model.category_index_sk(category, bucket, update.job_id)},
         }
         # Every attribute goes through a name placeholder: DynamoDB's reserved words (status among

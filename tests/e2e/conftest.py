@@ -68,7 +68,11 @@ class Local:
         return self.request("GET", path + (f"?{query}" if query else ""))
 
     def dynamodb(self) -> Any:
-        return boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{self.dynamodb_port}", region_name="eu-west-1")
+        return self.aws("dynamodb", region="eu-west-1")  # any region sees the same tables
+
+    def aws(self, service: str, region: str = "us-east-1") -> Any:
+        """A client of the stack's moto server (DynamoDB, EventBridge, SQS, ...)."""
+        return boto3.client(service, endpoint_url=f"http://127.0.0.1:{self.dynamodb_port}", region_name=region)
 
 
 def start_local(log: Path, *options: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], Local]:

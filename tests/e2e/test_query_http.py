@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -126,29 +125,6 @@ def test_make_run_prints_how_to_read_the_seed_back(local: Local):
     assert first_read.endswith("/v1/48cc2c48765f481480c7db940d6409d1/edgesrv/jobs/99270")
     for route in ("GET    ", "/edgesrv/jobs/{job_id}/history", "/edgesrv/job-report  (JobQueryFunction)"):
         assert route in text
-
-
-def test_silence_over_http_turns_on_after_the_threshold_and_a_heartbeat_clears_it(tmp_path: Path):
-    process, local = start_local(tmp_path / "out.log", "--quiet", "--parameter", "SilentAfterMinutes=1")
-    try:
-        project = uuid.uuid4().hex
-        body = report(
-            job(job_id=1, status="job_running", create_time=1), job(job_id=2, status="job_finish", create_time=1)
-        )
-        assert local.post(project, body).status == 200
-        assert ok(local.get(f"/v1/{project}/edgesrv/jobs/1"))["job"]["silent"] is False
-        time.sleep(61.5)
-        running = ok(local.get(f"/v1/{project}/edgesrv/jobs/1"))["job"]
-        assert running["silent"] is True
-        assert running["silent_since"] == running["reported_at"] + 60_000
-        assert ok(local.get(f"/v1/{project}/edgesrv/jobs/2"))["job"]["silent"] is False
-        assert [j["job_id"] for j in ok(local.get(f"/v1/{project}/edgesrv/jobs", "silent=true"))["jobs"]] == [1]
-        assert local.post(project, report(job(job_id=1, status="job_running", create_time=2))).status == 200
-        assert ok(local.get(f"/v1/{project}/edgesrv/jobs/1"))["job"]["silent"] is False
-        assert ok(local.get(f"/v1/{project}/edgesrv/jobs", "silent=true"))["jobs"] == []
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 class Failing(BaseHTTPRequestHandler):

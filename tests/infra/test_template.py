@@ -217,7 +217,13 @@ def test_managed_policies_allow_their_routes_of_the_callers_own_project_only(pol
 
 def test_log_groups_are_explicit_with_retention_parameter():
     groups = of_type("AWS::Logs::LogGroup")
-    assert set(groups) == {"JobReportLogGroup", "JobQueryLogGroup", "ApiAccessLogGroup"}
+    assert set(groups) == {
+        "JobReportLogGroup",
+        "JobQueryLogGroup",
+        "JobEventsLogGroup",
+        "SilenceSweepLogGroup",
+        "ApiAccessLogGroup",
+    }
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     assert RESOURCES[REPORT_FUNCTION]["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "JobReportLogGroup"}
@@ -251,13 +257,16 @@ def test_parameters_and_outputs():
         "IdempotencyTableName",
         "JobReportFunctionArn",
         "JobQueryFunctionArn",
+        "JobEventsFunctionArn",
+        "SilenceSweepFunctionArn",
+        "EventsDeadLetterQueueUrl",
         "EdgeAgentPolicyArn",
         "OperatorPolicyArn",
         "DashboardUrl",
     }
     silent = params["SilentAfterMinutes"]
     assert (silent["Default"], silent["MinValue"]) == (30, 0)
-    for function in (REPORT_FUNCTION, QUERY_FUNCTION):
+    for function in TEMPLATE.functions():
         assert RESOURCES[function]["Properties"]["Environment"]["Variables"]["SILENT_AFTER_MINUTES"] == {
             "Ref": "SilentAfterMinutes"
         }
@@ -307,6 +316,10 @@ ALARMS = {
     "Api4xxRateAlarm": ("AWS/ApiGateway", "4xx", {"Ref": "Api4xxRatePercent"}),
     "FunctionErrorsAlarm": ("AWS/Lambda", "Errors", 0),
     "QueryFunctionErrorsAlarm": ("AWS/Lambda", "Errors", 0),
+    "EventsFunctionErrorsAlarm": ("AWS/Lambda", "Errors", 0),
+    "SweepErrorsAlarm": ("AWS/Lambda", "Errors", 0),
+    "EventsIteratorAgeAlarm": ("AWS/Lambda", "IteratorAge", 120000),
+    "EventsDeadLetterAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", 0),
     "FunctionThrottlesAlarm": ("AWS/Lambda", "Throttles", 0),
     "FunctionDurationAlarm": ("AWS/Lambda", "Duration", 20000),
     "DynamoDBThrottlesAlarm": ("AWS/DynamoDB", "WriteThrottleEvents", 0),

@@ -12,12 +12,25 @@ from moto import mock_aws
 
 from jobstatus.observability import metrics
 from localapi.runtime import LambdaContext
+from notify.handler import build_handler as build_events_handler
+from notify.settings import NotifySettings
 from query.handler import build_handler as build_query_handler
 from query.settings import QuerySettings
 from report.handler import build_handler
 from report.settings import ReportSettings
 from report.store import JobStatusStore
-from tests.support import JOB_TABLE, LEDGER_TABLE, QUERY_FUNCTION, REPORT_FUNCTION, TEMPLATE
+from sweep.handler import build_handler as build_sweep_handler
+from sweep.settings import SweepSettings
+from tests.events import Bus, Stream
+from tests.support import (
+    EVENTS_FUNCTION,
+    JOB_TABLE,
+    LEDGER_TABLE,
+    QUERY_FUNCTION,
+    REPORT_FUNCTION,
+    SWEEP_FUNCTION,
+    TEMPLATE,
+)
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -151,6 +164,47 @@ def reader(ddb: Any, clock: Clock) -> Callable[..., Invoke]:
     def make(silent_after_minutes: int = 30, client: Any = None) -> Invoke:
         settings = query_settings(SILENT_AFTER_MINUTES=str(silent_after_minutes))
         lambda_handler = build_query_handler(settings, dynamodb=client or ddb, clock=clock, sleep=lambda s: None)
+        return lambda event: lambda_handler(event, context())
+
+    return make
+
+
+@pytest.fixture
+def stream(ddb: Any) -> Stream:
+    """The job table's stream, from now on, through the template's filter criteria."""
+    return Stream(ddb, boto3.client("dynamodbstreams", region_name="us-east-1"), TEMPLATE)
+
+
+@pytest.fixture
+def bus(ddb: Any) -> Bus:
+    """Every edgesrv.jobs event that reaches the default bus, through a rule with an SQS target."""
+    return Bus(boto3.client("events", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1"))
+
+
+@pytest.fixture
+def consumer(ddb: Any) -> Callable[..., Invoke]:
+    """Events handlers (JobEventsFunction) on moto's EventBridge, or a given client, for a given SilentAfterMinutes."""
+
+    def make(silent_after_minutes: int = 30, events: Any = None) -> Invoke:
+        settings = NotifySettings.from_env(
+            TEMPLATE.function(EVENTS_FUNCTION).environment | {"SILENT_AFTER_MINUTES": str(silent_after_minutes)}
+        )
+        client = events or boto3.client("events", region_name="us-east-1")
+        lambda_handler = build_events_handler(settings, events=client, sleep=lambda s: None)
+        return lambda event: lambda_handler(event, context())
+
+    return make
+
+
+@pytest.fixture
+def sweeper(ddb: Any, clock: Clock) -> Callable[..., Invoke]:
+    """Silence sweeps (SilenceSweepFunction) on moto (or a given client) and the test's clock."""
+
+    def make(silent_after_minutes: int = 30, client: Any = None) -> Invoke:
+        settings = SweepSettings.from_env(
+            TEMPLATE.function(SWEEP_FUNCTION).environment | {"SILENT_AFTER_MINUTES": str(silent_after_minutes)}
+        )
+        lambda_handler = build_sweep_handler(settings, dynamodb=client or ddb, clock=clock)
         return lambda event: lambda_handler(event, context())
 
     return make

@@ -45,18 +45,26 @@ def test_a_job_is_silent_only_when_active_and_quiet_for_longer_than_the_threshol
     assert model.silent_since("running", reported, 0, reported + 10**9) is None
 
 
-def test_an_active_jobs_category_key_sorts_by_bucket_and_the_bound_separates_silent_ones():
+def test_an_active_jobs_category_key_sorts_by_bucket_and_a_range_selects_by_category_and_bucket():
     early = model.category_index_sk("running", 1_000_000, 5)
     late = model.category_index_sk("running", 2_000_000, 4)
-    assert early < model.category_index_bound(1_000_001) <= late
+    low, high = model.category_index_range("running", last_bucket=1_000_000)
+    assert low <= early <= high < late
+    low, high = model.category_index_range("running", first_bucket=1_500_000)
+    assert early < low <= late <= high
+    low, high = model.category_index_range("running")
+    assert low <= early < late <= high
+    for other in ("pending", "runninh", "stopping", "failed"):
+        assert not low <= model.category_index_sk(other, 1_000_000, 5) <= high
     assert model.category_index_sk("finished", 2_000_000, 4) == model.category_index_sk("finished", 9, 4)
+    assert model.category_of_index_sk(late) == "running"
 
 
 def test_keys_begin_with_the_project_and_parse_back():
     assert model.parse_job_pk(model.job_pk("p1", 99270)) == ("p1", 99270)
     for key in (model.job_pk("p1", 1), model.message_pk("p1", "m"), model.ledger_pk("p1", "m")):
         assert key.startswith("p1#")
-    assert model.category_index_pk("p1", "failed", 3).startswith("p1#")
+    assert model.category_index_pk("p1", 3).startswith("p1#")
 
 
 def test_history_bounds_enclose_every_status_at_their_create_time():

@@ -1,0 +1,242 @@
+"""Write units, read units and round trips of the report and read paths, measured on moto in-process.
+
+The handlers are built exactly as deployed (template.yaml's environment, `build_handler`), around a
+client that meters what DynamoDB would bill (benchmarks.capacity), or one that records when each
+call starts and ends. Sequential round trips are then the longest chain of calls in which each
+starts after the one before it has ended: calls that overlap are one round trip. (The report
+path's phases are measured by the slope of wall time against an injected delay, in
+benchmarks/__main__.py; here the calls run against moto in-process, whose CPU time under the GIL
+would swamp a slope.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+import boto3
+from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
+
+from benchmarks.capacity import Meter
+from jobstatus import model
+from localapi.runtime import LambdaContext
+from localapi.template import LocalTemplate
+from query.handler import build_handler as build_query
+from query.settings import QuerySettings
+from report.handler import build_handler as build_report
+from report.settings import ReportSettings
+
+TEMPLATE = LocalTemplate.read()
+JOB_TABLE = "JobStatusTable"
+PROJECT = "48cc2c48765f481480c7db940d6409d1"
+START = 1_795_999_500.0  # epoch seconds on a 15-minute boundary: the default silence bucket starts here
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Timeline:
+    """A client that records each call's start and end, with `delay` seconds of network added to it."""
+
+    def __init__(self, client: Any, delay: float = 0.01) -> None:
+        self._client, self._delay = client, delay
+        self.calls: list[tuple[str, float, float]] = []
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        real = getattr(self._client, name)
+
+        def call(**request: Any) -> Any:
+            started = time.perf_counter()
+            time.sleep(self._delay)
+            try:
+                return real(**request)
+            finally:
+                with self._lock:
+                    self.calls.append((name, started, time.perf_counter()))
+
+        return call
+
+    def round_trips(self) -> int:
+        """The longest chain of calls, each started after the previous one ended."""
+        depth: list[int] = []
+        ordered = sorted(self.calls, key=lambda c: c[1])
+        for i, (_, start, _) in enumerate(ordered):
+            before = [depth[j] for j in range(i) if ordered[j][2] <= start]
+            depth.append(1 + max(before, default=0))
+        return max(depth, default=0)
+
+
+@contextmanager
+def tables() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        TEMPLATE.create_tables(client)
+        yield client
+
+
+def report_handler(client: Any, clock: Clock) -> Handler:
+    settings = ReportSettings.from_env(TEMPLATE.function("JobReportFunction").environment)
+    handler = build_report(settings, dynamodb=client, clock=clock)
+    return lambda event: handler(event, LambdaContext("JobReportFunction", 1024, "bench", 1e15))
+
+
+def query_handler(client: Any, clock: Clock) -> Handler:
+    settings = QuerySettings.from_env(TEMPLATE.function("JobQueryFunction").environment)
+    handler = build_query(settings, dynamodb=client, clock=clock)
+    return lambda event: handler(event, LambdaContext("JobQueryFunction", 1024, "bench", 1e15))
+
+
+def post(jobs: list[dict[str, Any]], message_id: str | None = None, project: str = PROJECT) -> dict[str, Any]:
+    path = f"/v1/{project}/edgesrv/job-report"
+    body = {"jobs": jobs, "message_id": message_id or str(uuid.uuid4())}
+    return {
+        "version": "2.0",
+        "routeKey": "POST /v1/{project_id}/edgesrv/job-report",
+        "rawPath": path,
+        "headers": {"content-type": "application/json"},
+        "requestContext": {"http": {"method": "POST", "path": path}, "stage": "$default", "requestId": "b"},
+        "pathParameters": {"project_id": project},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def get(path: str, query: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": "GET",
+        "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+        "headers": {},
+        "queryStringParameters": query,
+        "requestContext": {"http": {"method": "GET", "path": path}, "stage": "$default", "requestId": "b"},
+        "isBase64Encoded": False,
+    }
+
+
+def job(status: str, create_time: int, job_id: int = 99270) -> dict[str, Any]:
+    return {"job_id": job_id, "status": status, "create_time": create_time}
+
+
+# --- the report path's write units -----------------------------------------------------------
+
+
+def report_write_units() -> dict[str, Any]:
+    """WRU per 1-job report, table and indexes apart, for each kind of report; and an hour of heartbeats."""
+    out: dict[str, Any] = {}
+    with tables() as client:
+        meter, clock = Meter(client, TEMPLATE), Clock()
+        send = report_handler(meter, clock)
+
+        def measure(name: str, event: dict[str, Any], advance_s: float = 60) -> None:
+            clock.now += advance_s
+            meter.reset()
+            assert send(event)["statusCode"] == 200
+            out[name] = dict(meter.writes)
+
+        measure("new job", post([job("job_running", 1)]))
+        measure("heartbeat", post([job("job_running", 2)]))
+        replay = post([job("job_running", 3)], message_id="bench-replay")
+        measure("heartbeat, again", replay)
+        measure("replay", replay)
+        measure("older report (out of order)", post([job("job_init", 0)]))
+        measure("status change, same category", post([job("job_savepointing", 4)]))
+        measure("status change, new category", post([job("job_running_exception", 5)]))
+        measure("status change, back to active", post([job("job_running", 6)]))
+        measure("heartbeat crossing a silence bucket", post([job("job_running", 7)]), advance_s=900)
+        # An hour of one heartbeat a minute for one running job: what the indexes add on average.
+        meter.reset()
+        for minute in range(60):
+            clock.now += 60
+            assert send(post([job("job_running", 100 + minute)]))["statusCode"] == 200
+        hour = dict(meter.writes)
+        out["an hour of heartbeats"] = hour
+        out["hour index overhead"] = (hour.get("gsi1", 0) + hour.get("gsi2", 0)) / (hour["table"])
+    return out
+
+
+# --- the read path -----------------------------------------------------------------------------
+
+
+def _populate(client: Any, clock: Clock, project: str, jobs: int) -> None:
+    """`jobs` running jobs in a project: one written by the report path, the rest cloned from it with
+    their own keys (put into moto's backend directly: the report path would take minutes for 100,000)."""
+    send = report_handler(client, clock)
+    assert send(post([job("job_running", 1, job_id=1)], project=project))["statusCode"] == 200
+    first = client.get_item(
+        TableName=JOB_TABLE, Key={"pk": {"S": model.job_pk(project, 1)}, "sk": {"S": model.CURRENT_SK}}
+    )["Item"]
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    bucket = int(first["gsi1sk"]["S"])
+    for job_id in range(2, jobs + 1):
+        item = dict(first) | {
+            "pk": {"S": model.job_pk(project, job_id)},
+            "job_id": {"N": str(job_id)},
+            "gsi1pk": {"S": model.silence_index_pk(project, job_id)},
+            "gsi2pk": {"S": model.category_index_pk(project, model.category_shard(job_id))},
+            "gsi2sk": {"S": model.category_index_sk("running", bucket, job_id)},
+        }
+        backend.put_item(JOB_TABLE, item)
+
+
+def read_units(sizes: tuple[int, ...] = (1_000, 100_000), page: int = 100) -> dict[str, Any]:
+    """RRU of the first page of `page` jobs of one category, and of GET job, per project size."""
+    out: dict[str, Any] = {}
+    with tables() as client:
+        clock = Clock()
+        for size in sizes:
+            project = f"size{size}"
+            _populate(client, clock, project, size)
+            meter = Meter(client, TEMPLATE)
+            read = query_handler(meter, clock)
+            response = read(get(f"/v1/{project}/edgesrv/jobs", {"category": "running", "limit": str(page)}))
+            listed = json.loads(response["body"])["jobs"]
+            assert response["statusCode"] == 200, response["body"][:300]
+            assert len(listed) == page
+            page_units = sum(meter.reads.values())
+            calls = dict(meter.calls)
+            meter.reset()
+            assert read(get(f"/v1/{project}/edgesrv/jobs/{size // 2}"))["statusCode"] == 200
+            out[str(size)] = {"page_rru": page_units, "page_calls": calls, "get_rru": sum(meter.reads.values())}
+    return out
+
+
+def read_round_trips() -> dict[str, dict[str, Any]]:
+    """Sequential DynamoDB round trips (and calls) of GET job and of a 100-job page of one category."""
+    out: dict[str, dict[str, Any]] = {}
+    with tables() as client:
+        clock = Clock()
+        _populate(client, clock, PROJECT, 1_000)
+        for name, event in (
+            ("get job", get(f"/v1/{PROJECT}/edgesrv/jobs/500")),
+            ("page of one category", get(f"/v1/{PROJECT}/edgesrv/jobs", {"category": "running", "limit": "100"})),
+        ):
+            timeline = Timeline(client)
+            assert query_handler(timeline, clock)(event)["statusCode"] == 200
+            out[name] = {"round_trips": timeline.round_trips(), "calls": len(timeline.calls)}
+    return out
+
+
+if __name__ == "__main__":
+    print(
+        json.dumps({"writes": report_write_units(), "reads": read_units(), "round trips": read_round_trips()}, indent=1)
+    )

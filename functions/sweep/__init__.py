@@ -1,0 +1,1 @@
+"""SilenceSweepFunction: marks the active jobs that have gone silent, every minute, without reading the fleet."""

@@ -1,0 +1,116 @@
+"""The sweep's DynamoDB access: the silence index's old buckets, the candidates' current items, and the marks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from jobstatus import dynamodb, model
+from jobstatus.dynamodb import Item, deserialize, error_code, fault
+
+WORKERS = 16
+# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+BATCH_GET_SIZE = 100
+T = TypeVar("T")
+Record = dict[str, Any]
+
+
+def dynamodb_client() -> Any:
+    return dynamodb.dynamodb_client(max_pool_connections=WORKERS)
+
+
+class SweepStore:
+    def __init__(self, client: Any, *, job_table: str, pool: ThreadPoolExecutor | None = None) -> None:
+        self._client = client
+        self._table = job_table
+        self._pool = pool or ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="sweep")
+
+    def _call(self, operation: str, **request: Any) -> Any:
+        try:
+            return getattr(self._client, operation)(**request)
+        except (ClientError, BotoCoreError) as exc:
+            raise fault(exc) from exc
+
+    def parallel(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
+        return [future.result() for future in [self._pool.submit(task) for task in tasks]]
+
+    def candidates(self, last_bucket: int) -> list[str]:
+        """The pk of every current item filed in a silence bucket that starts at or before `last_bucket`."""
+        pages = self.parallel([partial(self._partition, pk, last_bucket) for pk in model.silence_index_pks()])
+        return [pk for page in pages for pk in page]
+
+    def _partition(self, partition: str, last_bucket: int) -> list[str]:
+        found, start = [], None
+        while True:
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": model.SILENCE_INDEX,
+                "KeyConditionExpression": "#ipk = :p AND #isk <= :last",
+                "ExpressionAttributeNames": {"#ipk": "gsi1pk", "#isk": "gsi1sk"},
+                "ExpressionAttributeValues": {
+                    ":p": {"S": partition},
+                    ":last": {"S": model.silence_index_sk(last_bucket)},
+                },
+            }
+            if start is not None:
+                request["ExclusiveStartKey"] = start
+            response = self._call("query", **request)
+            found += [item["pk"]["S"] for item in response.get("Items", [])]
+            start = response.get("LastEvaluatedKey")
+            if start is None:
+                return found
+
+    def currents(self, pks: list[str]) -> list[Record]:
+        chunks = [pks[i : i + BATCH_GET_SIZE] for i in range(0, len(pks), BATCH_GET_SIZE)]
+        return [
+            record for chunk in self.parallel([partial(self._batch, chunk) for chunk in chunks]) for record in chunk
+        ]
+
+    def _batch(self, pks: list[str]) -> list[Record]:
+        keys = [{"pk": {"S": pk}, "sk": {"S": model.CURRENT_SK}} for pk in pks]
+        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        found: list[Item] = []
+        while request:  # unprocessed keys are the next run's if this one runs out of time; retry here first
+            response = self._call("batch_get_item", RequestItems=request)
+            found += response.get("Responses", {}).get(self._table, [])
+            request = response.get("UnprocessedKeys") or {}
+        return [{k: deserialize(v) for k, v in item.items()} for item in found]
+
+    def mark_silent(self, record: Record, silent_since: int) -> bool:
+        """Mark the job silent and take it out of the silence index, unless a report moved it meanwhile."""
+        return self._update(record, "SET #since = :since REMOVE #g1pk, #g1sk", {":since": {"N": str(silent_since)}})
+
+    def unfile(self, record: Record) -> bool:
+        """Take a job that cannot go silent (not active) out of the silence index; its next report files it again."""
+        return self._update(record, "REMOVE #g1pk, #g1sk", {})
+
+    def _update(self, record: Record, expression: str, values: Item) -> bool:
+        names = {"#g1pk": "gsi1pk", "#g1sk": "gsi1sk", "#at": "reported_at", "#st": "status"}
+        if ":since" in values:
+            names["#since"] = "silent_since"
+        try:
+            self._call_raw(
+                "update_item",
+                TableName=self._table,
+                Key={"pk": {"S": record["pk"]}, "sk": {"S": model.CURRENT_SK}},
+                UpdateExpression=expression,
+                # Only as the sweep saw it: a report since then (a newer reported_at) is left alone.
+                ConditionExpression="#at = :at AND #st = :st",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values
+                | {":at": {"N": str(record["reported_at"])}, ":st": {"S": record["status"]}},
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise fault(exc) from exc
+        except BotoCoreError as exc:
+            raise fault(exc) from exc
+        return True
+
+    def _call_raw(self, operation: str, **request: Any) -> Any:
+        return getattr(self._client, operation)(**request)

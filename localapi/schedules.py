@@ -1,0 +1,48 @@
+"""Schedules: each Schedule or ScheduleV2 event of the template invokes its function at its rate.
+
+The first run comes one period after the stack starts, as a new schedule's does. The event is the
+one EventBridge Scheduler's default input gives a Lambda target: the schedule's name and time.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+
+from localapi.runtime import FunctionError, FunctionRuntime, FunctionTimeout
+from localapi.template import LOCAL_ACCOUNT, LOCAL_REGION, ScheduleTrigger
+
+
+class Schedule(threading.Thread):
+    def __init__(self, trigger: ScheduleTrigger, runtime: FunctionRuntime, *, stopped: threading.Event) -> None:
+        super().__init__(name=f"schedule-{trigger.function}", daemon=True)
+        self.trigger = trigger
+        self._runtime = runtime
+        self._stopped = stopped
+        self.runs = 0
+
+    def run(self) -> None:
+        period = self.trigger.every_s
+        next_run = time.monotonic() + period
+        while not self._stopped.wait(max(0.0, next_run - time.monotonic())):
+            next_run += period
+            now = datetime.now(UTC)
+            event: dict[str, object] = {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.scheduler",
+                "account": LOCAL_ACCOUNT,
+                "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": LOCAL_REGION,
+                "resources": [f"arn:aws:scheduler:{LOCAL_REGION}:{LOCAL_ACCOUNT}:schedule/default/{self.trigger.name}"],
+                "detail": {},
+            }
+            try:
+                self._runtime.invoke(event, request_id=str(event["id"]))
+            except (FunctionError, FunctionTimeout) as exc:
+                print(f"schedule {self.trigger.name}: {self.trigger.function} failed: {exc}", file=sys.stderr)
+            self.runs += 1
