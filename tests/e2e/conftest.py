@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -164,3 +165,30 @@ def proxy(local: Local) -> Iterator[str]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+class Watch:
+    """A rule for every edgesrv.jobs event on the default bus, with an SQS target of its own."""
+
+    def __init__(self, local: Local) -> None:
+        self._sqs, events = local.aws("sqs"), local.aws("events")
+        name = f"watch-{uuid.uuid4().hex[:8]}"
+        self.url = self._sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=name, EventPattern=json.dumps({"source": ["edgesrv.jobs"]}))
+        events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": arn}])
+
+    def take(self, wait_s: float, until: Any = None) -> list[dict[str, Any]]:
+        """What arrives within wait_s seconds (or as soon as `until(events)` holds)."""
+        found: list[dict[str, Any]] = []
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and not (until and until(found)):
+            messages = self._sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            for message in messages.get("Messages", []):
+                found.append(json.loads(message["Body"]))
+                self._sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+
+def kinds(found: list[dict[str, Any]], project: str) -> list[str]:
+    return [e["detail-type"] for e in found if e["detail"]["project_id"] == project]
