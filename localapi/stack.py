@@ -72,8 +72,12 @@ class LocalStack:
             "AWS_DEFAULT_REGION": LOCAL_REGION,
             "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
-            # Every AWS API a function calls (DynamoDB, IoT data, ...) goes to the moto server.
+            # Every AWS API a function calls (DynamoDB, IoT data, ...) goes to the moto server, which
+            # answers a conditional write in about 25 ms and one at a time, where DynamoDB takes a
+            # few ms and runs them in parallel: a 100-job report's 104 calls would outlast the
+            # deployed 2 s read timeout while they queue.
             "AWS_ENDPOINT_URL": self.moto_url,
+            "DYNAMODB_READ_TIMEOUT_SECONDS": "20",
             "PYTHONUNBUFFERED": "1",  # the function's log lines appear as they are written
             **function.environment,
         }
@@ -86,7 +90,10 @@ class LocalStack:
         for queue in self.template.queues():
             self.queue_urls[queue] = sqs.create_queue(QueueName=queue)["QueueUrl"]
         for logical_id, function in self.template.functions().items():
-            runtime = FunctionRuntime(function, self.function_environment(logical_id), self._workers)
+            # A stream mapping (one shard, one batch at a time) and a schedule invoke one at a time:
+            # one execution environment each; the HTTP routes get --workers.
+            workers = self._workers if function.routes else 1
+            runtime = FunctionRuntime(function, self.function_environment(logical_id), workers)
             self.runtimes[logical_id] = runtime.start()
         for runtime in self.runtimes.values():
             runtime.warm()

@@ -24,12 +24,13 @@ MAX_ITEM_BYTES = 400 * 1024
 BATCH_WRITE_SIZE = 25
 
 
-def dynamodb_client(*, max_pool_connections: int = 10) -> Any:
+def dynamodb_client(*, max_pool_connections: int = 10, read_timeout_s: float = 2.0) -> Any:
     """One client per execution environment, shared by every call and thread (botocore clients are thread-safe).
 
-    Timeouts are short because DynamoDB answers in milliseconds; botocore's standard retry
-    mode retries throttling and 5xx with backoff. Worst case per call: 3 attempts x 3 s plus
-    backoff, and each function's timeout (template.yaml) allows for its sequential calls.
+    Timeouts are short because DynamoDB answers in milliseconds (the read timeout is a setting,
+    2 s by default); botocore's standard retry mode retries throttling and 5xx with backoff.
+    Worst case per call: 3 attempts x 3 s plus backoff, and each function's timeout
+    (template.yaml) allows for its sequential calls.
 
     Client-side parameter validation is off, as botocore documents for performance: every
     request is built by this service's own code, the tests send each shape to moto, and
@@ -40,7 +41,7 @@ def dynamodb_client(*, max_pool_connections: int = 10) -> Any:
         "dynamodb",
         config=Config(
             connect_timeout=1,
-            read_timeout=2,
+            read_timeout=read_timeout_s,
             retries={"mode": "standard", "total_max_attempts": 3},
             max_pool_connections=max_pool_connections,
             tcp_keepalive=True,

@@ -10,11 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Settings(BaseModel):
-    """What every function reads: the job status table."""
+    """What every function reads: the job status table, and how long DynamoDB may take to answer."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     job_status_table: str = Field(alias="JOB_STATUS_TABLE", min_length=3)
+    # DynamoDB answers in milliseconds: 2 s is a fault worth retrying. The template leaves it at
+    # that; the local stack raises it, because moto serializes the writes DynamoDB runs in parallel.
+    dynamodb_read_timeout_s: float = Field(2.0, alias="DYNAMODB_READ_TIMEOUT_SECONDS", gt=0, le=20)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Self:

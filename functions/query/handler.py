@@ -27,7 +27,7 @@ def build_handler(
 ) -> Handler:
     """The read handler. The client defaults to the deployed one; pass another (moto, a faulty one) to test."""
     reads = JobReads(
-        dynamodb or dynamodb_client(),
+        dynamodb or dynamodb_client(settings.dynamodb_read_timeout_s),
         job_table=settings.job_status_table,
         ledger_table=settings.idempotency_table,
         sleep=sleep,

@@ -30,8 +30,8 @@ T = TypeVar("T")
 Record = dict[str, Any]  # an item as plain values
 
 
-def dynamodb_client() -> Any:
-    return dynamodb.dynamodb_client(max_pool_connections=READERS)
+def dynamodb_client(read_timeout_s: float = 2.0) -> Any:
+    return dynamodb.dynamodb_client(max_pool_connections=READERS, read_timeout_s=read_timeout_s)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ def build_handler(
 ) -> Handler:
     """The report handler. Clients default to the deployed ones; pass others (moto, a faulty one) to test."""
     store = store or JobStatusStore(
-        dynamodb or dynamodb_client(),
+        dynamodb or dynamodb_client(settings.dynamodb_read_timeout_s),
         job_table=settings.job_status_table,
         ledger_table=settings.idempotency_table,
         history_ttl_s=settings.history_retention_days * 86400,

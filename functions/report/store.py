@@ -35,9 +35,9 @@ BATCH_ATTEMPTS = 6
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 0.8
 
 
-def dynamodb_client() -> Any:
+def dynamodb_client(read_timeout_s: float = 2.0) -> Any:
     """The shared client, with a connection pool as large as the phase-2 thread pool."""
-    return dynamodb.dynamodb_client(max_pool_connections=WRITERS)
+    return dynamodb.dynamodb_client(max_pool_connections=WRITERS, read_timeout_s=read_timeout_s)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]  # (scheduled event, L
 
 def build_handler(settings: SweepSettings, *, dynamodb: Any = None, clock: Callable[[], float] = time.time) -> Handler:
     sweep = Sweep(
-        SweepStore(dynamodb or dynamodb_client(), job_table=settings.job_status_table),
+        SweepStore(dynamodb or dynamodb_client(settings.dynamodb_read_timeout_s), job_table=settings.job_status_table),
         silent_after_minutes=settings.silent_after_minutes,
         budget_s=settings.budget_s,
         clock=clock,

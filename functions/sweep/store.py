@@ -19,8 +19,8 @@ T = TypeVar("T")
 Record = dict[str, Any]
 
 
-def dynamodb_client() -> Any:
-    return dynamodb.dynamodb_client(max_pool_connections=WORKERS)
+def dynamodb_client(read_timeout_s: float = 2.0) -> Any:
+    return dynamodb.dynamodb_client(max_pool_connections=WORKERS, read_timeout_s=read_timeout_s)
 
 
 class SweepStore:
