@@ -33,10 +33,14 @@ SWAGGER_UI_VERSION := 5.35.0
 SWAGGER_UI := $(if $(shell command -v npm 2>/dev/null),$(TOOLS)/swagger-ui/.installed)
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: help install tools run test lint validate security build openapi bench clean
+.PHONY: help install tools run test test-sam-local lint validate security build openapi bench clean
+
+# `make sam-runtime`: podman, qemu and a stand-in Lambda image for `sam local` on a host without
+# Docker (localapi/sam-runtime/README.md); it also exports DOCKER_HOST to SAM and the tests.
+include localapi/sam-runtime/sam-runtime.mk
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 define need_python313
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 (the Lambda runtime) is needed: e.g. 'pyenv install 3.13', or make PYTHON313=/path/to/python3.13"; exit 1; }
@@ -81,8 +85,12 @@ TOOL_ENVS := $(TOOLS)/sam/.installed $(TOOLS)/security/.installed $(TOOLS)/schem
 tools: ## Install SAM CLI, cfn-lint, checkov, bandit, pip-audit, schemathesis (isolated)
 	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target $(TOOL_ENVS)
 
-run: install $(SWAGGER_UI) ## Serve the API on http://127.0.0.1:3000 with DynamoDB (moto) on :8000
-	$(PY) -m localapi
+# make run PORT=3100 DYNAMODB_PORT=8100 ARGS="--parameter SilentAfterMinutes=1"
+PORT ?= 3000
+DYNAMODB_PORT ?= 8000
+ARGS ?=
+run: install $(SWAGGER_UI) ## Serve the API on http://127.0.0.1:3000 with DynamoDB (moto) on :8000 (PORT=, DYNAMODB_PORT=, ARGS=)
+	$(PY) -m localapi --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) $(ARGS)
 
 test: install tools ## Lint, type-check, validate the template and run every test
 	$(PY) -m ruff check .
@@ -91,6 +99,9 @@ test: install tools ## Lint, type-check, validate the template and run every tes
 	SAM_CLI=$(abspath $(SAM)) CFN_LINT=$(abspath $(CFN_LINT)) SECURITY_TOOLS=$(abspath $(SECURITY)) \
 	  SCHEMATHESIS=$(abspath $(TOOLS)/schemathesis/bin/schemathesis) \
 	  REQUIRE_TOOLS=1 $(PY) -m pytest
+
+test-sam-local: install tools ## Only the sam local tests (a container runtime: Docker, or `make sam-runtime`)
+	SAM_CLI=$(abspath $(SAM)) REQUIRE_TOOLS=1 $(PY) -m pytest -n 2 tests/infra/test_sam_local_lambda.py tests/infra/test_sam_local_api.py
 
 lint: install ## ruff and mypy only
 	$(PY) -m ruff check .

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from localapi.template import ROOT
+from tests.infra.samlocal import Stage, staged
 
 
 def tool(name: str, variable: str) -> str:
@@ -40,10 +40,7 @@ def security() -> Path:
     return Path(tool("checkov", "SECURITY_TOOLS")).parent
 
 
-def container_runtime() -> str | None:
-    """Why sam local cannot run here, or None when a container runtime answers."""
-    docker = shutil.which("docker")
-    if docker is None:
-        return "no docker client on PATH"
-    probe = subprocess.run([docker, "info"], capture_output=True, text=True, timeout=30, check=False)
-    return None if probe.returncode == 0 else "docker is installed but no container runtime answers (`docker info`)"
+@pytest.fixture(scope="module")
+def stage(sam: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
+    """The sam local tests' stack (tests/infra/samlocal.py), one per test module."""
+    yield from staged(sam, tmp_path_factory.mktemp("sam-local"))

@@ -1,22 +1,16 @@
-"""`sam build` without a container, and `sam local` for users who have Docker."""
+"""`sam build` without a container, and each function's build recipe (test_sam_local_*.py run SAM's containers)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-import boto3
 import pytest
 
-from localapi.services import start_moto
-from localapi.template import ROOT, LocalTemplate
-from tests.infra.conftest import container_runtime
-from tests.support import EVENTS, REPORT_FUNCTION, SUCCESS, TEMPLATE
+from localapi.template import ROOT
+from tests.support import TEMPLATE
 
 PYTHON313 = Path(sys.executable).parent  # the venv's python is 3.13; sam build needs one on PATH
 
@@ -89,63 +83,3 @@ def test_each_function_ships_the_shared_package_and_its_own_only(name, tmp_path)
     assert (tmp_path / (function.module.replace(".", "/") + ".py")).exists()
     # And every module carries its bytecode, which Lambda cannot write itself
     assert all((py.parent / "__pycache__" / f"{py.stem}.cpython-313.pyc").exists() for py in tmp_path.rglob("*.py"))
-
-
-SAM_LOCAL_BLOCKER = container_runtime()
-needs_docker = pytest.mark.skipif(SAM_LOCAL_BLOCKER is not None, reason=f"sam local: {SAM_LOCAL_BLOCKER}")
-
-
-@pytest.fixture
-def local_dynamodb(tmp_path):
-    """A moto DynamoDB with the template's tables, reachable from the sam local container."""
-    server = start_moto("0.0.0.0", 0)  # noqa: S104 - the container reaches it through the host gateway
-    port = server.server_address[1]
-    client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
-    LocalTemplate.read().create_tables(client)
-    env_vars = tmp_path / "env.json"
-    env_vars.write_text(
-        json.dumps(
-            {
-                REPORT_FUNCTION: {
-                    "AWS_ENDPOINT_URL_DYNAMODB": f"http://host.docker.internal:{port}",
-                    "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing",
-                    "AWS_DEFAULT_REGION": "us-east-1",
-                }
-            }
-        )
-    )
-    yield ["--env-vars", str(env_vars), "--add-host", "host.docker.internal:host-gateway"]
-    server.shutdown()
-
-
-@pytest.mark.docker
-@needs_docker
-def test_sam_local_invoke_answers_the_seed_event(sam, local_dynamodb):
-    result = run_sam(
-        sam, "local", "invoke", REPORT_FUNCTION, "--event", str(EVENTS / "report" / "seed.json"), *local_dynamodb
-    )
-    response = json.loads(result.stdout.strip().splitlines()[-1])
-    assert response["statusCode"] == 200, result.stderr
-    assert json.loads(response["body"]) == SUCCESS
-
-
-@pytest.mark.docker
-@needs_docker
-def test_sam_local_start_api_answers_the_seed_example(sam, local_dynamodb):
-    process = subprocess.Popen([sam, "local", "start-api", "--port", "3999", *local_dynamodb], cwd=ROOT, env=sam_env())
-    try:
-        body = json.loads((EVENTS / "report" / "seed.json").read_text())["body"].encode()
-        request = urllib.request.Request(
-            "http://127.0.0.1:3999/v1/48cc2c48765f481480c7db940d6409d1/edgesrv/job-report", data=body, method="POST"
-        )
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(request, timeout=60) as reply:
-                    assert json.loads(reply.read()) == SUCCESS
-                    return
-            except OSError:
-                time.sleep(1)
-        pytest.fail("sam local start-api did not answer")
-    finally:
-        process.terminate()

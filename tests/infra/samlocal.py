@@ -1,0 +1,267 @@
+"""What the sam local tests share (test_sam_local_lambda.py, test_sam_local_api.py). SAM CLI itself
+runs the template: `sam local invoke`, `sam local start-lambda` and `sam local start-api`,
+in real Lambda containers (a Docker engine, or the podman + qemu stand-in that `make sam-runtime`
+prepares: localapi/sam-runtime/README.md), against a moto server on the host.
+
+What it proves, for every function and route template.yaml declares: SAM's build of the function
+and its layer, the handler path, the environment, the route and event mapping. Every event in
+events/<package>/ is invoked in its function; the report events' answers follow their names
+(bad-*: 400 and nothing written; NAME-conflict: 422; other NAME-*: NAME's answer again, nothing
+new; the rest: 200). Arm64 under qemu starts a function in 15 to 30 s, so the events go to warm
+containers (`start-lambda --warm-containers EAGER`): one cold start per function, not per event;
+one real `sam local invoke` of the seed shows the single-shot path too.
+
+Without a container runtime every test here skips, saying why. SAM passes --env-vars only for
+variables the template declares, so the test's copy of the built template declares
+AWS_ENDPOINT_URL (empty, which botocore treats as unset) and raises each Timeout for emulation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from localapi.services import start_moto
+from localapi.template import ROOT, TEMPLATE_PATH, load
+from tests.e2e.conftest import free_port
+from tests.support import EVENTS, TEMPLATE, deserialize
+
+STATE = Path(os.environ.get("SAM_RUNTIME_STATE", ROOT / ".tools" / "sam-runtime"))
+PYTHON313 = Path(sys.executable).parent  # the venv's python is 3.13; sam build needs one on PATH
+LOCAL_TIMEOUT_S = 120  # each function's Timeout in the test's copy: an emulated cold start takes 15 to 30 s
+ENDPOINT = "AWS_ENDPOINT_URL"  # every AWS API a function calls: DynamoDB, EventBridge
+
+
+# --- the container runtime ---------------------------------------------------------------------
+
+
+class _Unix(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)
+
+
+def engine(docker_host: str, method: str, path: str, body: Any = None, timeout: float = 10) -> tuple[int, Any]:
+    """One call to the Docker-compatible API at DOCKER_HOST: (status, JSON or bytes)."""
+    if docker_host.startswith("unix://"):
+        connection: http.client.HTTPConnection = _Unix(docker_host.removeprefix("unix://"), timeout)
+    elif docker_host.startswith("tcp://"):
+        host, _, port = docker_host.removeprefix("tcp://").partition(":")
+        connection = http.client.HTTPConnection(host, int(port or 2375), timeout=timeout)
+    else:
+        raise OSError(f"unsupported DOCKER_HOST {docker_host}")
+    try:
+        payload = None if body is None else json.dumps(body).encode()
+        connection.request(method, path, body=payload, headers={"Content-Type": "application/json"} if payload else {})
+        response = connection.getresponse()
+        raw = response.read()
+        return response.status, json.loads(raw) if raw.startswith((b"{", b"[")) else raw
+    finally:
+        connection.close()
+
+
+@dataclass(frozen=True)
+class Runtime:
+    docker_host: str
+    podman: bool
+
+    @property
+    def host_alias(self) -> str:
+        # podman 4 adds host.containers.internal to every container (and drops Docker's host-gateway)
+        return "host.containers.internal" if self.podman else "host.docker.internal"
+
+    @property
+    def options(self) -> list[str]:
+        return [] if self.podman else ["--add-host", "host.docker.internal:host-gateway"]
+
+
+IMAGE = "public.ecr.aws/lambda/python:3.13-arm64"  # template.yaml: python3.13, arm64
+
+
+def find_runtime() -> Runtime | str:
+    """The runtime sam local will use, or why there is none (the reason every test skips with)."""
+    recorded = STATE / "docker-host"
+    docker_host = (
+        os.environ.get("DOCKER_HOST")
+        or (recorded.read_text().strip() if recorded.is_file() else "")
+        or "unix:///var/run/docker.sock"
+    )
+    hint = "run `make sam-runtime` (root, Debian/Ubuntu) or start Docker"
+    try:
+        status, version = engine(docker_host, "GET", "/version")
+        if status != 200 or not isinstance(version, dict):
+            return f"{docker_host} answered {status} to GET /version: {hint}"
+        if engine(docker_host, "GET", f"/images/{IMAGE}/json")[0] != 200:
+            return f"{IMAGE} is not in the runtime at {docker_host} (images are not pulled here): {hint}"
+    except OSError as error:
+        return f"no container runtime answers at {docker_host} ({error}): {hint}"
+    podman = any("podman" in str(c.get("Name", "")).lower() for c in version.get("Components") or [])
+    return Runtime(docker_host, podman)
+
+
+RUNTIME = find_runtime()
+MARKS = [  # every sam local test module's pytestmark
+    pytest.mark.tools,
+    pytest.mark.docker,
+    pytest.mark.skipif(isinstance(RUNTIME, str), reason=f"sam local: {RUNTIME}"),
+]
+
+
+def runtime() -> Runtime:
+    if isinstance(RUNTIME, str):
+        raise RuntimeError(RUNTIME)
+    return RUNTIME
+
+
+def sam_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "PATH": f"{PYTHON313}:{os.environ['PATH']}",
+        "DOCKER_HOST": runtime().docker_host,
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+def run_sam(sam: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sam, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=sam_env(), check=False
+    )
+
+
+# --- the stack around SAM: moto, the built template, a rule watching the bus --------------------
+
+
+@dataclass
+class Stage:
+    template: Path  # the test's copy of the built template
+    env_vars: Path
+    moto_port: int
+    work: Path  # every container SAM starts for this stage mounts code from under here
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=f"http://127.0.0.1:{self.moto_port}", region_name="us-east-1")
+
+    def items(self, table: str = "JobStatusTable") -> list[dict[str, Any]]:
+        return [deserialize(i) for i in self.client("dynamodb").scan(TableName=table)["Items"]]
+
+
+def staged(sam: str, work: Path) -> Iterator[Stage]:
+    """sam build, moto on the host, and the test's copy of the built template (conftest's `stage`)."""
+    server = start_moto("0.0.0.0", 0)  # noqa: S104 - the containers reach the host through its alias
+    port = server.server_address[1]
+    TEMPLATE.create_tables(boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1"))
+    built = run_sam(
+        sam,
+        "build",
+        "--template",
+        str(TEMPLATE_PATH),
+        "--build-dir",
+        str(work / "build"),
+        "--cache-dir",
+        str(work / "cache"),
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    document = load(work / "build" / "template.yaml")
+    for name in TEMPLATE.functions():
+        props = document["Resources"][name]["Properties"]
+        variables = props.setdefault("Environment", {}).setdefault("Variables", {})
+        variables.setdefault(ENDPOINT, "")
+        # emulated arm64 and moto (one write at a time): behaviour is tested here, not the time budget;
+        # the read timeout as `make run` sets it (localapi/stack.py)
+        variables["DYNAMODB_READ_TIMEOUT_SECONDS"] = "20"
+        props["Timeout"] = LOCAL_TIMEOUT_S
+    local = work / "build" / "template-local.yaml"
+    local.write_text(yaml.safe_dump(document, sort_keys=False))
+    env_vars = work / "env.json"
+    endpoint = f"http://{runtime().host_alias}:{port}"
+    env_vars.write_text(json.dumps({name: {ENDPOINT: endpoint} for name in TEMPLATE.functions()}))
+    try:
+        yield Stage(local, env_vars, port, work)
+    finally:
+        server.shutdown()
+        remove_containers(work)
+
+
+def remove_containers(work: Path) -> list[str]:
+    """Remove the containers left running with code mounted from `work`: SAM stops its warm containers
+    when it exits cleanly, but one it was still starting, or a `sam local invoke` that timed out,
+    stays up. Only this stage's containers: the other sam local module may be running beside it."""
+    docker_host, removed = runtime().docker_host, []
+    status, containers = engine(docker_host, "GET", "/containers/json?all=true")
+    for container in containers if status == 200 else []:
+        if any(str(m.get("Source", "")).startswith(str(work)) for m in container.get("Mounts") or []):
+            engine(docker_host, "DELETE", f"/containers/{container['Id']}?force=true", timeout=60)
+            removed.append(container["Id"])
+    return removed
+
+
+@contextlib.contextmanager
+def serve(sam: str, stage: Stage, command: str) -> Iterator[int]:
+    """`sam local start-lambda` or `start-api` with warm containers, on a free port, until the block ends."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sam,
+            "local",
+            command,
+            "--template",
+            str(stage.template),
+            "--port",
+            str(port),
+            "--env-vars",
+            str(stage.env_vars),
+            "--skip-pull-image",
+            "--warm-containers",
+            "EAGER",
+            *runtime().options,
+        ],
+        cwd=ROOT,
+        env=sam_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"sam local {command} did not listen within 300 s")
+                time.sleep(1)
+        yield port
+    finally:
+        # Ctrl-C, as a user stops it: SAM then stops and removes its warm containers
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        remove_containers(stage.work)
+
+
+def event_files(package: str) -> list[Path]:
+    return sorted((EVENTS / package).glob("*.json"))
