@@ -33,7 +33,7 @@ SWAGGER_UI_VERSION := 5.35.0
 SWAGGER_UI := $(if $(shell command -v npm 2>/dev/null),$(TOOLS)/swagger-ui/.installed)
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: help install tools run test test-sam-local lint validate security build openapi bench clean
+.PHONY: help install tools run test test-sam-local lint validate security build openapi bench clean check-python
 
 # `make sam-runtime`: podman, qemu and a stand-in Lambda image for `sam local` on a host without
 # Docker (localapi/sam-runtime/README.md); it also exports DOCKER_HOST to SAM and the tests.
@@ -42,9 +42,19 @@ include localapi/sam-runtime/sam-runtime.mk
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
+# Found or given, PYTHON313 must run and be CPython 3.13: a venv of another version builds, then
+# fails later or, worse, passes tests the Lambda runtime would not. Only where a venv is built.
 define need_python313
-	@test -n "$(PYTHON313)" || { echo "Python 3.13 (the Lambda runtime) is needed: e.g. 'pyenv install 3.13', or make PYTHON313=/path/to/python3.13"; exit 1; }
+	@py='$(PYTHON313)'; need="e.g. 'pyenv install 3.13', or make PYTHON313=/path/to/python3.13"; \
+	if [ -z "$$py" ]; then echo "Python 3.13 (the Lambda runtime) is needed: $$need" >&2; exit 1; fi; \
+	is=$$("$$py" -c 'import platform, sys; sys.stdout.write("%s %d.%d" % (platform.python_implementation(), sys.version_info[0], sys.version_info[1]))' 2>/dev/null); \
+	if [ -z "$$is" ]; then echo "PYTHON313=$$py does not run as a Python, and Python 3.13 (the Lambda runtime) is needed: $$need" >&2; exit 1; fi; \
+	if [ "$$is" != "CPython 3.13" ]; then echo "PYTHON313=$$py is $${is/#CPython /Python }, not 3.13 (the Lambda runtime): $$need" >&2; exit 1; fi
 endef
+
+check-python: ## Check that PYTHON313 (found, or given) is CPython 3.13, as every venv target does
+	$(need_python313)
+	@echo "PYTHON313=$(PYTHON313) is Python 3.13"
 
 $(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt pyproject.toml edgeclient/pyproject.toml
 	$(need_python313)

@@ -59,16 +59,28 @@ def pins(path: Path) -> dict[str, str]:
     return found
 
 
-def sh(*args: str | Path, **kwargs: Any) -> str:
-    return subprocess.run([str(a) for a in args], check=True, capture_output=True, text=True, **kwargs).stdout
+def sh(*args: str | Path, what: str = "", **kwargs: Any) -> str:
+    """Quiet when it works; when it fails, the command's own output, one line naming what failed, exit 1."""
+    try:
+        return subprocess.run([str(a) for a in args], check=True, capture_output=True, text=True, **kwargs).stdout
+    except subprocess.CalledProcessError as failed:
+        sys.stderr.write(failed.stdout + failed.stderr)
+        print(f"{what or ' '.join(map(str, args))} failed (exit {failed.returncode})", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def pip_target(target: Path, *requirements: str, compile_: bool) -> None:
     if target.exists():
         return
-    sh(PYTHON, "-m", "pip", "install", "--quiet", "--no-compile", "--target", target, *requirements)
+    # Built beside the target and renamed when complete: a failed install leaves nothing that the
+    # next run would take for a finished one.
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    what = f"pip install of {' '.join(requirements)} into {target}"
+    sh(PYTHON, "-m", "pip", "install", "--quiet", "--no-compile", "--target", partial, *requirements, what=what)
     if compile_:
-        sh(PYTHON, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", target)
+        sh(PYTHON, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", partial)
+    partial.rename(target)
 
 
 def build() -> dict[str, Path]:
