@@ -33,7 +33,7 @@ SWAGGER_UI_VERSION := 5.35.0
 SWAGGER_UI := $(if $(shell command -v npm 2>/dev/null),$(TOOLS)/swagger-ui/.installed)
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: help install tools run test test-sam-local lint validate security build openapi bench clean check-python
+.PHONY: help install tools run scan test test-sam-local lint validate security build openapi bench clean check-python
 
 # `make sam-runtime`: podman, qemu and a stand-in Lambda image for `sam local` on a host without
 # Docker (localapi/sam-runtime/README.md); it also exports DOCKER_HOST to SAM and the tests.
@@ -101,6 +101,9 @@ DYNAMODB_PORT ?= 8000
 ARGS ?=
 run: install $(SWAGGER_UI) ## Serve the API on http://127.0.0.1:3000 with DynamoDB (moto) on :8000 (PORT=, DYNAMODB_PORT=, ARGS=)
 	$(PY) -m localapi --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) $(ARGS)
+
+scan: install ## Print what the running `make run` stored, every table as JSON (DYNAMODB_PORT=, ARGS=)
+	@$(PY) -m localapi scan --dynamodb-port $(DYNAMODB_PORT) $(ARGS)
 
 test: install tools ## Lint, type-check, validate the template and run every test
 	$(PY) -m ruff check .

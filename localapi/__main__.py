@@ -1,11 +1,16 @@
-"""`python -m localapi` (what `make run` starts): serve every function of template.yaml locally until Ctrl-C."""
+"""`python -m localapi` (what `make run` starts): serve every function of template.yaml locally until Ctrl-C.
+
+`python -m localapi scan` (what `make scan` runs) prints what a running one stored.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import shlex
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -15,9 +20,41 @@ from localapi.template import ROOT, TEMPLATE_PATH, LocalTemplate
 
 SEED_EVENT = ROOT / "events" / "report" / "seed.json"
 SAMPLE_PROJECT = "48cc2c48765f481480c7db940d6409d1"
+PORT_BUSY = 2  # exit code: a port is taken
+
+
+def busy_ports(host: str, ports: dict[str, int]) -> list[str]:
+    """Which of the ports (by their option) something already listens on: bound here for a moment,
+    with SO_REUSEADDR as both servers bind, so a port in TIME_WAIT is not called busy."""
+    busy = []
+    for option, port in ports.items():
+        if port == 0:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE:
+                    raise
+                busy.append(option)
+    return busy
+
+
+def port_busy_message(host: str, option: str, port: int) -> str:
+    make = {"--port": "PORT", "--dynamodb-port": "DYNAMODB_PORT"}[option]
+    return (
+        f"localapi: port {port} on {host} is already in use ({option}): stop what holds it, "
+        f"or pick another with {option} N (make run {make}=N)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["scan"]:
+        from localapi import scan  # noqa: PLC0415 - the subcommand only
+
+        return scan.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m localapi", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000, help="HTTP API port (default 3000)")
@@ -36,14 +73,25 @@ def main(argv: list[str] | None = None) -> int:
         template = LocalTemplate.read(args.template, overrides=overrides)
     except ValueError as exc:
         parser.error(f"--parameter: {exc}")
-    stack = LocalStack(
-        template,
-        host=args.host,
-        port=args.port,
-        moto_port=args.dynamodb_port,
-        workers=args.workers,
-        access_log=not args.quiet,
-    ).start()
+    ports = {"--port": args.port, "--dynamodb-port": args.dynamodb_port}
+    if busy := busy_ports(args.host, ports):
+        for option in busy:
+            print(port_busy_message(args.host, option, ports[option]), file=sys.stderr)
+        return PORT_BUSY
+    try:
+        stack = LocalStack(
+            template,
+            host=args.host,
+            port=args.port,
+            moto_port=args.dynamodb_port,
+            workers=args.workers,
+            access_log=not args.quiet,
+        ).start()
+    except OSError as error:  # taken between the check and the bind
+        if error.errno != errno.EADDRINUSE:
+            raise
+        print(f"localapi: {error.strerror}: a port was taken while starting ({', '.join(ports)})", file=sys.stderr)
+        return PORT_BUSY
     print(banner(stack), flush=True)
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -60,6 +108,7 @@ def banner(stack: LocalStack) -> str:
         f"  {route.method:<6} {stack.url}{route.path}  ({route.function})" for route in stack.template.routes()
     )
     tables = ", ".join(stack.template.table_name(t) for t in stack.template.tables())
+    moto_port = int(stack.moto_url.rsplit(":", 1)[1])
     lines = [
         "Edge job-report API (local, from template.yaml)",
         routes,
@@ -81,7 +130,10 @@ def banner(stack: LocalStack) -> str:
         "",
         f"API explorer (Swagger UI, local only): {stack.url}/swagger",
         "",
-        "See what was stored (any credentials and region work, but the CLI needs some):",
+        "See what was stored:",
+        f"  make scan{'' if moto_port == 8000 else f' DYNAMODB_PORT={moto_port}'}"
+        f"    (or .venv/bin/python -m localapi scan --dynamodb-port {moto_port})",
+        "  with the AWS CLI (any credentials and region work, but it needs some):",
         "  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 \\",
         f"  aws dynamodb scan --endpoint-url {stack.moto_url} --table-name {next(iter(stack.template.tables()))}",
         "",

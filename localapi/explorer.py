@@ -1,17 +1,19 @@
 """The API explorer of the original API page: Swagger UI on the OpenAPI document, local only.
 
-Served by `make run` at /swagger. Swagger UI comes from the npm registry (`make run` vendors it
+Served by `make run` at /swagger, with a page at / that lists the routes and points there (the
+deployed API answers / with API Gateway's 404). Swagger UI comes from the npm registry (`make run` vendors it
 into .tools/) and falls back to a CDN. The deployed functions never import any of it.
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import uuid
 from typing import Any
 
 from localapi.httpapi import NOT_FOUND, json_response
-from localapi.template import ROOT
+from localapi.template import ROOT, HttpRoute
 
 SWAGGER_UI = ROOT / ".tools" / "swagger-ui" / "package"  # `make run` fetches it from npm
 SWAGGER_UI_CDN = "https://unpkg.com/swagger-ui-dist@5"
@@ -31,12 +33,37 @@ def swagger_page(spec_url: str, assets: str) -> str:
 """
 
 
+def index_page(base_url: str, routes: list[HttpRoute]) -> str:
+    """GET / locally: the template's routes and the way to the explorer."""
+    rows = "\n".join(
+        f"<li><code>{html.escape(r.method)} {html.escape(base_url + r.path)}</code> ({html.escape(r.function)})</li>"
+        for r in routes
+    )
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Edge job-report API (local)</title></head>
+<body>
+<h1>Edge job-report API, local</h1>
+<p>The routes template.yaml declares:</p>
+<ul>
+{rows}
+</ul>
+<p>Try each of them in the API explorer: <a href="{PREFIX}">{html.escape(base_url)}{PREFIX}</a>.</p>
+<p>This page and the explorer exist only in the local run; the deployed API answers <code>/</code>
+with 404 <code>{{"message": "Not Found"}}</code>.</p>
+</body></html>
+"""
+
+
 class Explorer:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, routes: list[HttpRoute]) -> None:
         self._base_url = base_url
+        self._routes = routes
 
     def __call__(self, method: str, path: str) -> dict[str, Any] | None:
         """The answer for an explorer path, or None for any other path (the HTTP API's routes)."""
+        if method == "GET" and path == "/":
+            page = index_page(self._base_url, self._routes)
+            return {"statusCode": 200, "headers": {"content-type": "text/html; charset=utf-8"}, "body": page}
         if method != "GET" or not (path == PREFIX or path.startswith(PREFIX + "/")):
             return None
         vendored = all((SWAGGER_UI / name).exists() for name in SWAGGER_UI_FILES)

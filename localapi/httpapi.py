@@ -3,9 +3,11 @@ what API Gateway answers by itself.
 
 - A request whose method and path match a route becomes a real HTTP API payload-2.0 event for
   that route's function.
-- What API Gateway answers without the function is answered here too: 404 {"message": "Not
-  Found"} for an unknown route or method, 413 for a body over Lambda's 6 MB invoke limit, 500
-  {"message": "Internal Server Error"} when the function fails, 503 when it times out.
+- What API Gateway answers without the function is answered here too, in API Gateway's own form
+  (never the function's DLI envelope, which only the function writes): 404 {"message": "Not
+  Found"} for an unknown route or method, 413 {"message": "Request Entity Too Large"} for a
+  request over Lambda's 6 MB invoke limit, 500 {"message": "Internal Server Error"} when the
+  function fails, 503 when it times out.
 """
 
 from __future__ import annotations
@@ -24,12 +26,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from jobstatus.http import NOT_FOUND_BODY, error_body
+from jobstatus.http import NOT_FOUND_BODY
 from localapi.runtime import FunctionError, FunctionRuntime, FunctionTimeout
 from localapi.template import LOCAL_ACCOUNT, HttpRoute
 
 # Lambda's synchronous invocation payload limit; a bigger request never reaches the function.
 # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+# An HTTP API accepts bodies up to 10 MB, but Lambda refuses an event over 6 MB
+# (RequestEntityTooLargeException), and the HTTP API then answers 413 {"message": "Request Entity
+# Too Large"}: the answer AWS's own API Gateway emulator gives for it (aws/aws-lambda-dotnet,
+# Tools/LambdaTestTool-v2, LargePayloadTests.cs; docs/design.md).
 MAX_BODY_BYTES = 6 * 1024 * 1024
 _DRAIN_LIMIT = 4 * MAX_BODY_BYTES  # read and discard up to this much so the client sees the 413
 # HTTP API passes these content types as text; anything else arrives base64-encoded.
@@ -45,8 +51,8 @@ def json_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
 NOT_FOUND = json_response(404, NOT_FOUND_BODY)
 INTERNAL_ERROR = json_response(500, {"message": "Internal Server Error"})
 UNAVAILABLE = json_response(503, {"message": "Service Unavailable"})
-_TOO_LARGE_MESSAGE = f"body: over the {MAX_BODY_BYTES // (1024 * 1024)} MB request limit"
-TOO_LARGE = json_response(413, error_body(_TOO_LARGE_MESSAGE, "DLI.0009"))
+TOO_LARGE_BODY = {"message": "Request Entity Too Large"}
+TOO_LARGE = json_response(413, TOO_LARGE_BODY)
 
 
 @dataclass(frozen=True)

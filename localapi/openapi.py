@@ -28,6 +28,7 @@ from jobstatus.errors import (
     ServiceError,
 )
 from jobstatus.http import ERRORS, NOT_FOUND_BODY, SERVER_ERROR_CODE
+from localapi.httpapi import TOO_LARGE_BODY
 from localapi.template import ROOT, LocalTemplate
 from report.api import SUCCESS_MESSAGE
 from report.models import JobReport
@@ -70,7 +71,9 @@ class ErrorEnvelope(BaseModel):
     error_msg: str = Field(description="The same as message, for DLI clients")
 
 
-class NotFoundBody(BaseModel):
+class GatewayMessage(BaseModel):
+    """What API Gateway answers by itself, before or instead of the function: {"message": "Not Found"}, ..."""
+
     message: str = Field(examples=["Not Found"])
 
 
@@ -173,17 +176,22 @@ def _responses(route_key: str) -> dict[str, Any]:
     if 404 in codes:
         responses["404"] = {
             "description": f"{codes.pop(404)}: no such job or report in this project; or an unknown route",
-            "content": _json({"anyOf": [_ref(ErrorEnvelope), _ref(NotFoundBody)]}, NOT_FOUND_BODY),
+            "content": _json({"anyOf": [_ref(ErrorEnvelope), _ref(GatewayMessage)]}, NOT_FOUND_BODY),
         }
     else:
         responses["404"] = {
             "description": "Unknown route or method",
-            "content": _json(_ref(NotFoundBody), NOT_FOUND_BODY),
+            "content": _json(_ref(GatewayMessage), NOT_FOUND_BODY),
         }
     for status, code in sorted(codes.items()):
         retry = " - retry (with the same message_id)" if status >= 500 else ""
         example = {"is_success": False, "message": "...", "error_code": code, "error_msg": "..."}
         responses[str(status)] = {"description": f"{code}{retry}", "content": _json(_ref(ErrorEnvelope), example)}
+    if "413" in responses:  # a request over Lambda's 6 MB never reaches the function
+        responses["413"] = {
+            "description": f"{codes[413]}: one job would not fit an item; or, from API Gateway, a request over 6 MB",
+            "content": _json({"anyOf": [_ref(ErrorEnvelope), _ref(GatewayMessage)]}, TOO_LARGE_BODY),
+        }
     return dict(sorted(responses.items()))
 
 
@@ -230,7 +238,7 @@ def document() -> dict[str, Any]:
     schemas = JobReport.model_json_schema(ref_template="#/components/schemas/{model}")
     components = dict(schemas.pop("$defs", {}))
     components["JobReport"] = schemas
-    documented: list[type[BaseModel]] = [SuccessEnvelope, ErrorEnvelope, NotFoundBody, *RESULTS.values()]
+    documented: list[type[BaseModel]] = [SuccessEnvelope, ErrorEnvelope, GatewayMessage, *RESULTS.values()]
     for schema in documented:
         for name, definition in (
             schema.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs", {}).items()

@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
@@ -63,7 +64,7 @@ def start_moto(host: str, port: int) -> Any:
     return server
 
 
-def client(service: str, endpoint_url: str) -> Any:
+def client(service: str, endpoint_url: str, config: Config | None = None) -> Any:
     """A boto3 client for the local moto server (dummy credentials, the local region)."""
     return boto3.client(
         service,
@@ -71,4 +72,5 @@ def client(service: str, endpoint_url: str) -> Any:
         region_name=LOCAL_REGION,
         aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        config=config,
     )

@@ -122,7 +122,7 @@ class LocalStack:
         return self
 
     def _explorer(self, method: str, path: str) -> dict[str, Any] | None:
-        return Explorer(self.url)(method, path)
+        return Explorer(self.url, self.template.routes())(method, path)
 
     def stop(self) -> None:
         self._stopped.set()
