@@ -111,7 +111,7 @@ test: install tools ## Lint, type-check, validate the template and run every tes
 	$(PY) -m mypy
 	SAM_CLI=$(abspath $(SAM)) CFN_LINT=$(abspath $(CFN_LINT)) SECURITY_TOOLS=$(abspath $(SECURITY)) \
 	  SCHEMATHESIS=$(abspath $(TOOLS)/schemathesis/bin/schemathesis) \
-	  REQUIRE_TOOLS=1 $(PY) -m pytest
+	  REQUIRE_TOOLS=1 CHECK_RELIABILITY_DOC=1 $(PY) -m pytest
 
 test-sam-local: install tools ## Only the sam local tests (a container runtime: Docker, or `make sam-runtime`)
 	SAM_CLI=$(abspath $(SAM)) REQUIRE_TOOLS=1 $(PY) -m pytest -n 2 tests/infra/test_sam_local_lambda.py tests/infra/test_sam_local_api.py

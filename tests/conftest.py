@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 # Set before any boto3 client exists. Profiles and real endpoints are removed.
 for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
     os.environ.pop(_name, None)
@@ -34,14 +36,47 @@ def pytest_configure(config):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """A worker leaves what it proved for the main process."""
+    """A worker leaves what it proved for the main process; the main process, in `make test`
+    (CHECK_RELIABILITY_DOC=1, every test run and passed), fails the run when docs/reliability.md's
+    copy of the evidence table is not what the run proved."""
     from tests.support import RUN  # noqa: PLC0415 - after the credentials above are in place
 
     worker = getattr(session.config, "workerinput", {}).get("workerid")
-    if worker is not None and os.environ.get(EVIDENCE):
-        part = {key: sorted(map(list, value)) if key == "bad inputs" else value for key, value in RUN.items()}
-        part["faults"] = sorted(RUN["faults"])
-        Path(os.environ[EVIDENCE], f"{worker}.json").write_text(json.dumps(part))
+    if worker is not None:
+        if os.environ.get(EVIDENCE):
+            part = {key: sorted(map(list, value)) if key == "bad inputs" else value for key, value in RUN.items()}
+            part["faults"] = sorted(RUN["faults"])
+            Path(os.environ[EVIDENCE], f"{worker}.json").write_text(json.dumps(part))
+        return
+    if os.environ.get("CHECK_RELIABILITY_DOC") == "1" and session.exitstatus == 0:
+        rows = evidence_rows(merged_evidence())
+        if documented_rows() != rows:
+            session.config.stash[STALE_DOC] = rows
+            session.exitstatus = 1
+
+
+STALE_DOC = pytest.StashKey[list[str]]()
+DOC = Path(__file__).parents[1] / "docs" / "reliability.md"
+MARKERS = ("<!-- reliability-table -->", "<!-- /reliability-table -->")
+
+
+def documented_rows() -> list[str]:
+    text = DOC.read_text()
+    start, end = text.index(MARKERS[0]) + len(MARKERS[0]), text.index(MARKERS[1])
+    return text[start:end].strip().splitlines()
+
+
+def evidence_rows(run: dict[str, Any]) -> list[str]:
+    faults = len(run["faults"])
+    return [
+        "| measure | value |",
+        "|---|---|",
+        f"| bad inputs tried (named cases x targets) | {len(run['bad inputs'])} |",
+        f"| generated bodies (hypothesis), none 5xx, none written on 4xx | {run['fuzzed bodies']} |",
+        f"| fault kinds injected | {faults}: {', '.join(sorted(run['faults']))} |",
+        f"| concurrent requests held | {run['concurrent']} |",
+        f"| items lost (of {run['items checked']} expected items checked after faults and races) | {run['lost']} |",
+    ]
 
 
 def merged_evidence() -> dict[str, Any]:
@@ -65,10 +100,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     write = terminalreporter.write_line
     write("")
     write("Reliability evidence from this run (docs/reliability.md):")
-    write("| measure | value |")
-    write("|---|---|")
-    write(f"| bad inputs tried (named cases x targets) | {len(RUN['bad inputs'])} |")
-    write(f"| generated bodies (hypothesis), none 5xx, none written on 4xx | {RUN['fuzzed bodies']} |")
-    write(f"| fault kinds injected | {len(RUN['faults'])}: {', '.join(sorted(RUN['faults']))} |")
-    write(f"| concurrent requests held | {RUN['concurrent']} |")
-    write(f"| items lost (of {RUN['items checked']} expected items checked after faults and races) | {RUN['lost']} |")
+    for row in evidence_rows(RUN):
+        write(row)
+    stale = config.stash.get(STALE_DOC, None)
+    if stale is not None:
+        write("")
+        write(
+            f"FAILED: {DOC.name}'s evidence table is not what this run proved; replace it with the table above.",
+            red=True,
+        )

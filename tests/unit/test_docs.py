@@ -1,0 +1,35 @@
+"""The documents stand on their own: what they link exists in the repository, the example a deployer
+sends is the seed, and nothing points at material a reader of this repository does not have."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from localapi.template import ROOT
+from tests.support import seed_body
+
+DOCUMENTS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "localapi").rglob("README.md")])
+LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_points_at_a_file_of_the_repository(document: Path):
+    for target, _anchor in LINK.findall(document.read_text()):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        assert (document.parent / target).exists(), f"{document.relative_to(ROOT)} links {target}"
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_document_points_at_the_planning_material_outside_the_repository(document: Path):
+    text = document.read_text()
+    for outside in ("shared/", "CONTRACT.md", "DESIGN.md", "STYLE.md", "the benchmark issue", "the endpoint issue"):
+        assert outside not in text, f"{document.relative_to(ROOT)} mentions {outside!r}"
+
+
+def test_the_deployers_example_report_is_the_seed_examples_body():
+    assert json.loads((ROOT / "docs" / "examples" / "report.json").read_text()) == seed_body()
