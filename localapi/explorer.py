@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import uuid
 from typing import Any
 
+from jobstatus.http import NOT_FOUND_BODY
 from localapi.httpapi import NOT_FOUND, json_response
 from localapi.template import ROOT, HttpRoute
 
@@ -49,7 +51,7 @@ def index_page(base_url: str, routes: list[HttpRoute]) -> str:
 </ul>
 <p>Try each of them in the API explorer: <a href="{PREFIX}">{html.escape(base_url)}{PREFIX}</a>.</p>
 <p>This page and the explorer exist only in the local run; the deployed API answers <code>/</code>
-with 404 <code>{{"message": "Not Found"}}</code>.</p>
+with 404 <code>{html.escape(json.dumps(NOT_FOUND_BODY), quote=False)}</code>.</p>
 </body></html>
 """
 

@@ -7,6 +7,8 @@ start for nothing a DynamoDB function uses (make bench).
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +24,38 @@ Item = dict[str, Any]  # one item in DynamoDB's AttributeValue form
 MAX_ITEM_BYTES = 400 * 1024
 # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html
 BATCH_WRITE_SIZE = 25
+# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+BATCH_GET_SIZE = 100
+# Unprocessed items and keys of a batch call are retried with capped exponential backoff and
+# full jitter, a bounded number of times, so that a function always answers well inside its
+# timeout (botocore's own retries cover the call as a whole, not what a 200 left unprocessed).
+BATCH_ATTEMPTS = 6
+BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 0.8
+
+
+def backoff_s(attempt: int) -> float:
+    """Full jitter: a random wait below a capped exponential. It guards nothing, so a
+    non-cryptographic generator is right."""
+    return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))  # noqa: S311 # nosec B311
+
+
+def batch_get(
+    call: Callable[..., Any], table: str, keys: list[Item], *, sleep: Callable[[float], None]
+) -> tuple[list[Item], list[Item]]:
+    """The items of up to BATCH_GET_SIZE keys of one table, strongly consistent, through `call`
+    (a store's call wrapper, which turns SDK errors into domain faults): (found, keys still
+    unprocessed after BATCH_ATTEMPTS). The caller decides what keys left over mean."""
+    request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
+    found: list[Item] = []
+    for attempt in range(BATCH_ATTEMPTS):
+        response = call("batch_get_item", RequestItems=request)
+        found += response.get("Responses", {}).get(table, [])
+        request = response.get("UnprocessedKeys") or {}
+        if not request:
+            return found, []
+        if attempt + 1 < BATCH_ATTEMPTS:
+            sleep(backoff_s(attempt))
+    return found, list(request[table]["Keys"])
 
 
 def dynamodb_client(*, max_pool_connections: int = 10, read_timeout_s: float = 2.0) -> Any:

@@ -7,7 +7,6 @@ round trip of index queries, one of item reads, whatever the number of shards.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,14 +17,10 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from jobstatus import dynamodb, model
-from jobstatus.dynamodb import Item, deserialize, fault
+from jobstatus.dynamodb import BATCH_GET_SIZE, Item, batch_get, deserialize, fault
 from jobstatus.errors import DependencyUnavailable
 
 READERS = 16  # parallel calls: one per shard of a category
-# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
-BATCH_GET_SIZE = 100
-BATCH_ATTEMPTS = 6
-BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 0.8
 T = TypeVar("T")
 Record = dict[str, Any]  # an item as plain values
 
@@ -101,18 +96,10 @@ class JobReads:
         return found
 
     def _batch_get(self, keys: list[Item]) -> list[Item]:
-        request: dict[str, Any] = {self._job_table: {"Keys": keys, "ConsistentRead": True}}
-        items: list[Item] = []
-        for attempt in range(BATCH_ATTEMPTS):
-            response = self._call("batch_get_item", RequestItems=request)
-            items += response.get("Responses", {}).get(self._job_table, [])
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                return items
-            if attempt + 1 < BATCH_ATTEMPTS:
-                # Jitter spreads retries out; it guards nothing, so a non-cryptographic generator is right.
-                self._sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)))  # noqa: S311 # nosec B311
-        raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
+        items, unprocessed = batch_get(self._call, self._job_table, keys, sleep=self._sleep)
+        if unprocessed:  # a page must be whole: the caller retries (503)
+            raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
+        return items
 
     def items(self, keys: Sequence[tuple[str, str]], attributes: Sequence[str]) -> list[Record | None]:
         """These attributes of these (pk, sk) items, or None for an absent one, all at once."""

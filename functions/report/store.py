@@ -6,7 +6,6 @@ The keys come from `jobstatus.model`; this module builds the items around them. 
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,7 +16,17 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from jobstatus import dynamodb, model
-from jobstatus.dynamodb import BATCH_WRITE_SIZE, MAX_ITEM_BYTES, Item, error_code, fault, item_size, serialize
+from jobstatus.dynamodb import (
+    BATCH_ATTEMPTS,
+    BATCH_WRITE_SIZE,
+    MAX_ITEM_BYTES,
+    Item,
+    backoff_s,
+    error_code,
+    fault,
+    item_size,
+    serialize,
+)
 from jobstatus.errors import DependencyUnavailable, PayloadConflict, PayloadTooLarge
 
 # Phase-2 writes run concurrently on this many threads (a 25-job report's 26 calls in one
@@ -29,10 +38,6 @@ WRITERS = 32
 # and its change event far below EventBridge's 256 KB entry limit.
 # https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
 INLINE_EXCEPTIONS_BYTES = 32 * 1024
-# UnprocessedItems are retried with capped exponential backoff and full jitter, a bounded
-# number of times, so the function always answers well inside its timeout.
-BATCH_ATTEMPTS = 6
-BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 0.8
 
 
 def dynamodb_client(read_timeout_s: float = 2.0) -> Any:
@@ -261,9 +266,7 @@ class JobStatusStore:
             if not request:
                 return
             if attempt + 1 < BATCH_ATTEMPTS:
-                # Jitter spreads retries out; it guards nothing, so a non-cryptographic generator is right.
-                delay = random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))  # noqa: S311 # nosec B311
-                self._sleep(delay)
+                self._sleep(backoff_s(attempt))
         raise DependencyUnavailable("DynamoDB left items unprocessed after retries")
 
     def _update_current(self, update: CurrentUpdate, received_at_ms: int) -> None:

@@ -32,7 +32,7 @@ class SweepResult:
     unfiled: int = 0  # out of the index without a mark: not active
     pending: int = 0  # in the cutoff's bucket, not silent yet
     lost_races: int = 0  # a report moved the job between the read and the mark
-    left_for_next_run: int = 0  # the time budget ran out
+    left_for_next_run: int = 0  # the time budget ran out, or DynamoDB left their reads unprocessed
     marked_jobs: list[str] = field(default_factory=list)
 
 
@@ -61,7 +61,9 @@ class Sweep:
         cutoff = now - model.silence_threshold_ms(self._silent_after)
         pks = self._store.candidates(last_bucket=cutoff)
         result.candidates = len(pks)
-        for record in self._store.currents(pks):
+        records, unread = self._store.currents(pks)
+        result.left_for_next_run += unread  # DynamoDB left them unprocessed: still in the index
+        for record in records:
             if self._monotonic() - started > self._budget_s:
                 result.left_for_next_run += 1
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -10,11 +11,9 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from jobstatus import dynamodb, model
-from jobstatus.dynamodb import Item, deserialize, error_code, fault
+from jobstatus.dynamodb import BATCH_GET_SIZE, Item, batch_get, deserialize, error_code, fault
 
 WORKERS = 16
-# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
-BATCH_GET_SIZE = 100
 T = TypeVar("T")
 Record = dict[str, Any]
 
@@ -24,10 +23,18 @@ def dynamodb_client(read_timeout_s: float = 2.0) -> Any:
 
 
 class SweepStore:
-    def __init__(self, client: Any, *, job_table: str, pool: ThreadPoolExecutor | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        job_table: str,
+        pool: ThreadPoolExecutor | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._client = client
         self._table = job_table
         self._pool = pool or ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="sweep")
+        self._sleep = sleep
 
     def _call(self, operation: str, **request: Any) -> Any:
         try:
@@ -64,21 +71,20 @@ class SweepStore:
             if start is None:
                 return found
 
-    def currents(self, pks: list[str]) -> list[Record]:
+    def currents(self, pks: list[str]) -> tuple[list[Record], int]:
+        """The current items of these pks, and how many could not be read (DynamoDB left them
+        unprocessed after bounded retries): those stay in the index for the next run."""
         chunks = [pks[i : i + BATCH_GET_SIZE] for i in range(0, len(pks), BATCH_GET_SIZE)]
-        return [
-            record for chunk in self.parallel([partial(self._batch, chunk) for chunk in chunks]) for record in chunk
-        ]
+        records: list[Record] = []
+        unread = 0
+        for found, unprocessed in self.parallel([partial(self._batch, chunk) for chunk in chunks]):
+            records += [{k: deserialize(v) for k, v in item.items()} for item in found]
+            unread += len(unprocessed)
+        return records, unread
 
-    def _batch(self, pks: list[str]) -> list[Record]:
+    def _batch(self, pks: list[str]) -> tuple[list[Item], list[Item]]:
         keys = [{"pk": {"S": pk}, "sk": {"S": model.CURRENT_SK}} for pk in pks]
-        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-        found: list[Item] = []
-        while request:  # unprocessed keys are the next run's if this one runs out of time; retry here first
-            response = self._call("batch_get_item", RequestItems=request)
-            found += response.get("Responses", {}).get(self._table, [])
-            request = response.get("UnprocessedKeys") or {}
-        return [{k: deserialize(v) for k, v in item.items()} for item in found]
+        return batch_get(self._call, self._table, keys, sleep=self._sleep)
 
     def mark_silent(self, record: Record, silent_since: int) -> bool:
         """Mark the job silent and take it out of the silence index, unless a report moved it meanwhile."""

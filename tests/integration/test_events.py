@@ -290,6 +290,21 @@ def test_a_report_between_the_sweeps_read_and_its_mark_wins(reporter, sweeper, s
     assert "Job Went Silent" not in [e["detail-type"] for e in bus.received()]
 
 
+def test_keys_dynamodb_keeps_leaving_unprocessed_are_the_next_runs_not_a_busy_loop(reporter, sweeper, clock, ddb):
+    send = reporter(1)
+    send(event(report(job(job_id=1, status="job_running", create_time=1))))
+    clock.advance(61)
+
+    def nothing_processed(real: Any, kwargs: dict[str, Any]) -> Any:
+        return {"Responses": {}, "UnprocessedKeys": kwargs["RequestItems"]}
+
+    stingy = FaultyClient(ddb, batch_get_item=[nothing_processed] * 50)
+    result = sweeper(1, client=stingy)({})
+    assert (result["marked"], result["left_for_next_run"]) == (0, 1)
+    assert [name for name, _ in stingy.calls].count("batch_get_item") == 6  # bounded, with backoff between
+    assert sweeper(1)({})["marked"] == 1  # still in the index: the next run marks it
+
+
 def sweep_read_units(reporter: Any, sweeper: Any, clock: Any, ddb: Any, project: str, active: int) -> tuple[float, int]:
     """Read units and marks of one sweep run over `active` jobs of a project reporting now, and 10 gone quiet."""
     send = reporter(30)
