@@ -49,6 +49,21 @@ PRICES = {
 DYNAMODB_LATENCY_MS = 6.0  # assumed in-region round trip, for the cost model's I/O wait
 
 
+def cpu() -> dict[str, Any]:
+    """What the ratios were measured on: they differ between machines of the same kind (docs/performance.md)."""
+    info: dict[str, Any] = {"count": os.cpu_count()}
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return info
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    for name in ("model name", "cpu MHz", "cache size", "bogomips"):
+        if name in fields:
+            info[name] = fields[name]
+    return info
+
+
 def pins(path: Path) -> dict[str, str]:
     found = {}
     for text in path.read_text().splitlines():
@@ -195,7 +210,12 @@ def main() -> int:
         "ours": f"{HERE}:{paths['ours']}:{paths['ours_layer']}:{paths['runtime']}",
         "canonical": f"{HERE}:{paths['canonical']}:{paths['canonical_layer']}:{paths['runtime']}",
     }
-    results: dict[str, Any] = {"machine": platform.platform(), "python": platform.python_version(), "runs": RUNS}
+    results: dict[str, Any] = {
+        "machine": platform.platform(),
+        "cpu": cpu(),
+        "python": platform.python_version(),
+        "runs": RUNS,
+    }
     try:
         results["cold"] = cold(env, path)
         results["warm"] = warm(env, path, dynamodb)
@@ -219,6 +239,8 @@ def main() -> int:
     met, targets = sum(r["met"] for r in rows if r["met"] is not None), sum(r["met"] is not None for r in rows)
     saved = (BENCH / "results.json").relative_to(ROOT)
     print(f"\n{met} of {targets} targets met; every figure in {saved} ({results['elapsed_s']} s)")
+    machine, python = results["cpu"], results["python"]
+    print(f"measured on {machine.get('model name', platform.machine())}, {machine['count']} CPUs, Python {python}")
     return 0
 
 
