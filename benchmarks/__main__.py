@@ -223,11 +223,12 @@ def main() -> int:
         results["writes"] = writes(env, path, dynamodb)
     finally:
         dynamodb.stop()
-    print("write and read units, read round trips (moto, in process) ...", file=sys.stderr)
+    print("write and read units, read round trips, stream and PutEvents counts (moto, in process) ...", file=sys.stderr)
     results["units"] = {
         "writes": units.report_write_units(),
         "reads": units.read_units(),
         "round_trips": units.read_round_trips(),
+        "events": units.event_counts(),
     }
     results["cost"] = cost(results)
     results["size"] = sizes(paths)
@@ -508,6 +509,8 @@ def table(r: dict[str, Any]) -> list[dict[str, Any]]:
 def unit_rows(u: dict[str, Any]) -> list[dict[str, Any]]:
     """The read routes and the report path's index writes (benchmarks/units.py, metered on moto)."""
     w, reads, trips = u["writes"], u["reads"], u["round_trips"]
+    beats, changed = u["events"]["heartbeats"], u["events"]["changes"]
+    most_invocations = math.ceil(beats["records"] / beats["batch_size"]) + 1
 
     def total(name: str) -> float:
         return float(sum(w[name].values()))
@@ -533,6 +536,9 @@ def unit_rows(u: dict[str, Any]) -> list[dict[str, Any]]:
         row("RRU, 100-job page of a category", large, small, "1k jobs", 1.1, "RRU"),
         fixed("round trips, GET job", trips["get job"]["round_trips"], 1, "trips"),
         fixed("round trips, a /jobs page", trips["page of one category"]["round_trips"], 1, "trips"),
+        fixed("PutEvents calls, 1,000 heartbeats", beats["put_events_calls"], 0, "calls"),
+        fixed("events-function invocations, 1,000 heartbeats", beats["invocations"], most_invocations, "calls"),
+        fixed("PutEvents calls per 100 status changes", changed["put_events_calls"], 10, "calls"),
     ]
 
 

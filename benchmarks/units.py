@@ -23,6 +23,8 @@ from typing import Any
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+# In process, botocore would send DynamoDB Streams calls to an account-based host moto does not match.
+os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
 
 import boto3
 from moto import mock_aws
@@ -32,7 +34,10 @@ from moto.dynamodb.models import dynamodb_backends
 from benchmarks.capacity import Meter
 from jobstatus import model
 from localapi.runtime import LambdaContext
+from localapi.streams import StreamMapping
 from localapi.template import LocalTemplate
+from notify.handler import build_handler as build_notify
+from notify.settings import NotifySettings
 from query.handler import build_handler as build_query
 from query.settings import QuerySettings
 from report.handler import build_handler as build_report
@@ -240,3 +245,101 @@ if __name__ == "__main__":
     print(
         json.dumps({"writes": report_write_units(), "reads": read_units(), "round trips": read_round_trips()}, indent=1)
     )
+
+
+# --- the events side: stream consumer invocations and PutEvents calls ------------------------------
+
+
+class CountingEvents:
+    """An EventBridge client that counts PutEvents calls and entries."""
+
+    def __init__(self, client: Any) -> None:
+        self._client, self.calls, self.entries = client, 0, 0
+
+    def put_events(self, **request: Any) -> Any:
+        self.calls += 1
+        self.entries += len(request["Entries"])
+        return self._client.put_events(**request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+class InProcess:
+    """The events function as the local stream mapping invokes it, in this process."""
+
+    def __init__(self, events: CountingEvents) -> None:
+        self.function = TEMPLATE.function("JobEventsFunction")
+        settings = NotifySettings.from_env(self.function.environment)
+        self._handler = build_notify(settings, events=events, sleep=lambda s: None)
+
+    def invoke(self, event: dict[str, Any], request_id: str) -> Any:
+        return self._handler(event, LambdaContext("JobEventsFunction", 1024, request_id, 1e15))
+
+
+def event_counts(heartbeats: int = 1_000, changes: int = 100) -> dict[str, Any]:
+    """What the events side does for heartbeats (nothing to publish) and for status changes, through
+    the template's stream mapping (filter criteria, batch size) as `make run` applies it."""
+    out: dict[str, Any] = {}
+    with tables() as client:
+        clock = Clock()
+        send = report_handler(client, clock)
+        events = CountingEvents(boto3.client("events", region_name="us-east-1"))
+        (trigger,) = TEMPLATE.streams()
+        mapping = StreamMapping(
+            trigger,
+            InProcess(events),  # type: ignore[arg-type]
+            streams=boto3.client("dynamodbstreams", region_name="us-east-1"),
+            sqs=boto3.client("sqs", region_name="us-east-1"),
+            stream_arn=client.describe_table(TableName=JOB_TABLE)["Table"]["LatestStreamArn"],
+            queue_urls={},
+            stopped=threading.Event(),
+        )
+        iterators: dict[str, str] = {}
+        mapping._refresh(iterators)
+
+        def drain() -> tuple[int, int, int]:
+            """(records, invocations, PutEvents calls) since the last drain."""
+            records, invocations, calls = 0, mapping.invocations, events.calls
+            while True:
+                # As Lambda batches: up to BatchSize records that pass the filter (the history puts
+                # between them do not), however many reads that takes.
+                batch = mapping._read(iterators, trigger.batch_size)
+                while (
+                    batch
+                    and len(batch) < trigger.batch_size
+                    and (more := mapping._read(iterators, trigger.batch_size - len(batch)))
+                ):
+                    batch += more
+                if not batch:
+                    return records, mapping.invocations - invocations, events.calls - calls
+                records += len(batch)
+                mapping._deliver(batch)
+
+        jobs = range(1, changes + 1)
+        for start in range(1, changes + 1, 25):  # the jobs' first statuses
+            send(post([job("job_running", 1, job_id=j) for j in range(start, min(start + 25, changes + 1))]))
+        drain()
+        for minute in range(heartbeats):  # job 1 reporting the same status, newer each minute
+            clock.now += 60
+            send(post([job("job_running", 2 + minute, job_id=1)]))
+        records, invocations, calls = drain()
+        out["heartbeats"] = {
+            "reports": heartbeats,
+            "records": records,
+            "invocations": invocations,
+            "put_events_calls": calls,
+            "batch_size": trigger.batch_size,
+        }
+        entries = events.entries
+        for start in range(1, changes + 1, 25):  # every job changes status once
+            send(post([job("job_finish", 10**6, job_id=j) for j in jobs if start <= j < start + 25]))
+        records, invocations, calls = drain()
+        out["changes"] = {
+            "changes": changes,
+            "records": records,
+            "invocations": invocations,
+            "put_events_calls": calls,
+            "events": events.entries - entries,
+        }
+    return out
