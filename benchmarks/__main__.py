@@ -229,14 +229,16 @@ def main() -> int:
     print("write and read units, read round trips, stream and PutEvents counts (moto, in process) ...", file=sys.stderr)
     # The handlers' INFO log lines and EMF lines, thousands of them, are not the bench's output.
     logging.disable(logging.INFO)
-    with contextlib.redirect_stdout(io.StringIO()):
-        results["units"] = {
-            "writes": units.report_write_units(),
-            "reads": units.read_units(),
-            "round_trips": units.read_round_trips(),
-            "events": units.event_counts(),
-        }
-    logging.disable(logging.NOTSET)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            results["units"] = {
+                "writes": units.report_write_units(),
+                "reads": units.read_units(),
+                "round_trips": units.read_round_trips(),
+                "events": units.event_counts(),
+            }
+    finally:
+        logging.disable(logging.NOTSET)
     results["cost"] = cost(results)
     results["size"] = sizes(paths)
     results["elapsed_s"] = round(time.monotonic() - started)

@@ -241,12 +241,6 @@ def read_round_trips() -> dict[str, dict[str, Any]]:
     return out
 
 
-if __name__ == "__main__":
-    print(
-        json.dumps({"writes": report_write_units(), "reads": read_units(), "round trips": read_round_trips()}, indent=1)
-    )
-
-
 # --- the events side: stream consumer invocations and PutEvents calls ------------------------------
 
 
@@ -334,14 +328,19 @@ def event_counts(heartbeats: int = 1_000, changes: int = 100) -> dict[str, Any]:
                 records += len(batch)
                 mapping._deliver(batch)
 
+        def stored(event: dict[str, Any]) -> None:
+            assert send(event)["statusCode"] == 200  # a refused report would make every count below 0
+
         jobs = range(1, changes + 1)
         for start in range(1, changes + 1, 25):  # the jobs' first statuses
-            send(post([job("job_running", 1, job_id=j) for j in range(start, min(start + 25, changes + 1))]))
-        drain()
+            stored(post([job("job_running", 1, job_id=j) for j in range(start, min(start + 25, changes + 1))]))
+        first = drain()
+        assert first[0] >= changes, f"the stream gave {first[0]} records for {changes} new jobs"
         for minute in range(heartbeats):  # job 1 reporting the same status, newer each minute
             clock.now += 60
-            send(post([job("job_running", 2 + minute, job_id=1)]))
+            stored(post([job("job_running", 2 + minute, job_id=1)]))
         records, invocations, calls = drain()
+        assert records >= heartbeats, f"the stream gave {records} records for {heartbeats} heartbeats"
         out["heartbeats"] = {
             "reports": heartbeats,
             "records": records,
@@ -351,8 +350,9 @@ def event_counts(heartbeats: int = 1_000, changes: int = 100) -> dict[str, Any]:
         }
         entries = events.entries
         for start in range(1, changes + 1, 25):  # every job changes status once
-            send(post([job("job_finish", 10**6, job_id=j) for j in jobs if start <= j < start + 25]))
+            stored(post([job("job_finish", 10**6, job_id=j) for j in jobs if start <= j < start + 25]))
         records, invocations, calls = drain()
+        assert events.entries - entries == changes, f"{events.entries - entries} events for {changes} changes"
         out["changes"] = {
             "changes": changes,
             "records": records,
@@ -361,3 +361,17 @@ def event_counts(heartbeats: int = 1_000, changes: int = 100) -> dict[str, Any]:
             "events": events.entries - entries,
         }
     return out
+
+
+if __name__ == "__main__":
+    print(
+        json.dumps(
+            {
+                "writes": report_write_units(),
+                "reads": read_units(),
+                "round trips": read_round_trips(),
+                "events": event_counts(),
+            },
+            indent=1,
+        )
+    )

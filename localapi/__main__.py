@@ -25,7 +25,8 @@ PORT_BUSY = 2  # exit code: a port is taken
 
 def busy_ports(host: str, ports: dict[str, int]) -> list[str]:
     """Which of the ports (by their option) something already listens on: bound here for a moment,
-    with SO_REUSEADDR as both servers bind, so a port in TIME_WAIT is not called busy."""
+    with SO_REUSEADDR as both servers bind, so a port in TIME_WAIT is not called busy. Any other
+    failure to bind (an address not of this machine, a name that does not resolve) is raised."""
     busy = []
     for option, port in ports.items():
         if port == 0:
@@ -74,23 +75,32 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(f"--parameter: {exc}")
     ports = {"--port": args.port, "--dynamodb-port": args.dynamodb_port}
-    if busy := busy_ports(args.host, ports):
+    try:
+        busy = busy_ports(args.host, ports)
+    except OSError as error:  # e.g. --host names an address this machine does not have
+        reason = error.strerror or str(error)
+        print(f"localapi: cannot listen on --host {args.host}: {reason}", file=sys.stderr)
+        return PORT_BUSY
+    if busy:
         for option in busy:
             print(port_busy_message(args.host, option, ports[option]), file=sys.stderr)
         return PORT_BUSY
+    stack = LocalStack(
+        template,
+        host=args.host,
+        port=args.port,
+        moto_port=args.dynamodb_port,
+        workers=args.workers,
+        access_log=not args.quiet,
+    )
     try:
-        stack = LocalStack(
-            template,
-            host=args.host,
-            port=args.port,
-            moto_port=args.dynamodb_port,
-            workers=args.workers,
-            access_log=not args.quiet,
-        ).start()
-    except OSError as error:  # taken between the check and the bind
+        stack.start()
+    except OSError as error:  # a port taken between the check and the bind
         if error.errno != errno.EADDRINUSE:
             raise
-        print(f"localapi: {error.strerror}: a port was taken while starting ({', '.join(ports)})", file=sys.stderr)
+        stack.stop()
+        taken = ", ".join(f"{option} {port}" for option, port in ports.items())
+        print(f"localapi: a port was taken while starting ({taken}): pick others with those options", file=sys.stderr)
         return PORT_BUSY
     print(banner(stack), flush=True)
     stopped = threading.Event()

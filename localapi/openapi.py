@@ -74,7 +74,7 @@ class ErrorEnvelope(BaseModel):
 class GatewayMessage(BaseModel):
     """What API Gateway answers by itself, before or instead of the function: {"message": "Not Found"}, ..."""
 
-    message: str = Field(examples=["Not Found"])
+    message: str = Field(examples=[NOT_FOUND_BODY["message"]])
 
 
 class Job(BaseModel):

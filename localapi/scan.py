@@ -62,6 +62,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--limit", type=int, default=None, help="at most this many items per table")
     parser.add_argument("--compact", action="store_true", help="one line per table")
     args = parser.parse_args(argv)
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit: at least 1")
     unknown = [t for t in args.table if t not in tables]
     if unknown:
         parser.error(f"unknown table {', '.join(unknown)}: template.yaml declares {', '.join(tables)}")

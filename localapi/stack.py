@@ -23,6 +23,10 @@ from localapi.services import DUMMY_CREDENTIALS, client, start_moto
 from localapi.streams import StreamMapping
 from localapi.template import LOCAL_ACCOUNT, LOCAL_REGION, LocalTemplate
 
+# Against moto the functions' DynamoDB read timeout (DYNAMODB_READ_TIMEOUT_SECONDS; 2 s deployed):
+# moto applies writes one at a time, so a big report's calls queue (docs/design.md, "Local run").
+LOCAL_READ_TIMEOUT_S = 20
+
 
 class LocalStack:
     def __init__(
@@ -77,7 +81,7 @@ class LocalStack:
             # few ms and runs them in parallel: a 100-job report's 104 calls would outlast the
             # deployed 2 s read timeout while they queue.
             "AWS_ENDPOINT_URL": self.moto_url,
-            "DYNAMODB_READ_TIMEOUT_SECONDS": "20",
+            "DYNAMODB_READ_TIMEOUT_SECONDS": str(LOCAL_READ_TIMEOUT_S),
             "PYTHONUNBUFFERED": "1",  # the function's log lines appear as they are written
             **function.environment,
         }

@@ -33,10 +33,10 @@ BATCH_ATTEMPTS = 6
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 0.8
 
 
-def backoff_s(attempt: int) -> float:
+def backoff_s(attempt: int, base_s: float = BACKOFF_BASE_S, cap_s: float = BACKOFF_CAP_S) -> float:
     """Full jitter: a random wait below a capped exponential. It guards nothing, so a
     non-cryptographic generator is right."""
-    return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))  # noqa: S311 # nosec B311
+    return random.uniform(0, min(cap_s, base_s * 2**attempt))  # noqa: S311 # nosec B311
 
 
 def batch_get(
@@ -58,7 +58,11 @@ def batch_get(
     return found, list(request[table]["Keys"])
 
 
-def dynamodb_client(*, max_pool_connections: int = 10, read_timeout_s: float = 2.0) -> Any:
+# DynamoDB answers in milliseconds: a call still unanswered after this is a fault worth retrying.
+DEFAULT_READ_TIMEOUT_S = 2.0
+
+
+def dynamodb_client(*, max_pool_connections: int = 10, read_timeout_s: float = DEFAULT_READ_TIMEOUT_S) -> Any:
     """One client per execution environment, shared by every call and thread (botocore clients are thread-safe).
 
     Timeouts are short because DynamoDB answers in milliseconds (the read timeout is a setting,

@@ -29,26 +29,6 @@ STATUS = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 MAX_JOB_ID = 2**63 - 1
 MAX_CREATE_TIME = 2**53  # epoch milliseconds; JSON's largest exact integer
 
-# The DLI statuses. Any other status is stored as sent and counted, never refused: an agent
-# newer than this service must not lose data.
-KNOWN_STATUSES = frozenset(
-    {
-        "job_init",
-        "job_submitting",
-        "job_submit_fail",
-        "job_running",
-        "job_running_exception",
-        "job_downloading",
-        "job_idle",
-        "job_canceling",
-        "job_cancel_success",
-        "job_cancel_fail",
-        "job_savepointing",
-        "job_arrearage_stopped",
-        "job_arrearage_recovering",
-        "job_finish",
-    }
-)
 # Statuses a job does not leave by itself. On equal create_time they win the tie.
 TERMINAL_STATUSES = frozenset({"job_submit_fail", "job_cancel_success", "job_arrearage_stopped", "job_finish"})
 
@@ -67,6 +47,9 @@ CATEGORY_STATUSES: dict[str, frozenset[str]] = {
 CATEGORIES = tuple(CATEGORY_STATUSES)  # in this order: listings walk categories in it
 ACTIVE_CATEGORIES = frozenset({"pending", "running", "stopping"})
 _CATEGORY_OF = {status: category for category, statuses in CATEGORY_STATUSES.items() for status in statuses}
+# The DLI statuses: those of the categories above. Any other status is stored as sent and counted,
+# never refused: an agent newer than this service must not lose data.
+KNOWN_STATUSES = frozenset(_CATEGORY_OF)
 
 
 def category_of(status: str) -> str:

@@ -8,6 +8,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jobstatus.dynamodb import DEFAULT_READ_TIMEOUT_S
+
 
 class Settings(BaseModel):
     """What every function reads: the job status table, and how long DynamoDB may take to answer."""
@@ -15,9 +17,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     job_status_table: str = Field(alias="JOB_STATUS_TABLE", min_length=3)
-    # DynamoDB answers in milliseconds: 2 s is a fault worth retrying. The template leaves it at
-    # that; the local stack raises it, because moto serializes the writes DynamoDB runs in parallel.
-    dynamodb_read_timeout_s: float = Field(2.0, alias="DYNAMODB_READ_TIMEOUT_SECONDS", gt=0, le=20)
+    # The template leaves it at the default; the local stack raises it, because moto serializes the
+    # writes DynamoDB runs in parallel.
+    dynamodb_read_timeout_s: float = Field(DEFAULT_READ_TIMEOUT_S, alias="DYNAMODB_READ_TIMEOUT_SECONDS", gt=0, le=20)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Self:

@@ -9,7 +9,6 @@ https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from jobstatus.dynamodb import backoff_s
 from jobstatus.jsonvalue import dumps
 from jobstatus.observability import logger
 from notify.changes import SOURCE, Event
@@ -86,7 +86,7 @@ class EventPublisher:
             pending = failed
             if attempt + 1 < ATTEMPTS:
                 # Jitter spreads retries out; it guards nothing, so a non-cryptographic generator is right.
-                self._sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)))  # noqa: S311 # nosec B311
+                self._sleep(backoff_s(attempt, BACKOFF_BASE_S, BACKOFF_CAP_S))
         return {event_id for event_id, _ in pending}
 
     def _put(self, chunk: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:

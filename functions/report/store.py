@@ -40,7 +40,7 @@ WRITERS = 32
 INLINE_EXCEPTIONS_BYTES = 32 * 1024
 
 
-def dynamodb_client(read_timeout_s: float = 2.0) -> Any:
+def dynamodb_client(read_timeout_s: float = dynamodb.DEFAULT_READ_TIMEOUT_S) -> Any:
     """The shared client, with a connection pool as large as the phase-2 thread pool."""
     return dynamodb.dynamodb_client(max_pool_connections=WRITERS, read_timeout_s=read_timeout_s)
 

@@ -18,7 +18,7 @@ T = TypeVar("T")
 Record = dict[str, Any]
 
 
-def dynamodb_client(read_timeout_s: float = 2.0) -> Any:
+def dynamodb_client(read_timeout_s: float = dynamodb.DEFAULT_READ_TIMEOUT_S) -> Any:
     return dynamodb.dynamodb_client(max_pool_connections=WORKERS, read_timeout_s=read_timeout_s)
 
 

@@ -9,8 +9,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import Local, Watch, kinds, start_local
 from tests.support import RUN, job, report, seed_body
+
+pytestmark = pytest.mark.slow(65)
 
 
 def test_the_seed_publishes_one_status_change_and_a_replay_and_heartbeat_nothing(local: Local):

@@ -13,12 +13,16 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from jobstatus import model
 from tests.e2e.conftest import Local
 from tests.e2e.test_concurrency import items
 from tests.support import RUN, job, report
 
 NODES, JOBS_PER_NODE, ROUNDS, DEADLINE_S = 40, 3, 4, 60
+
+pytestmark = pytest.mark.slow(60)
 
 
 def test_bounded_load_spreads_writes_as_the_capacity_model_says(local: Local):

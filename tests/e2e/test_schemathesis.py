@@ -26,6 +26,8 @@ CHECKS = ",".join(
     ]
 )
 
+pytestmark = pytest.mark.slow(80)
+
 
 @pytest.mark.tools
 def test_generated_requests_get_no_5xx_and_conforming_responses(local: Local, tmp_path: Path):

@@ -11,8 +11,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import Watch, kinds, start_local
 from tests.support import job, report
+
+pytestmark = pytest.mark.slow(145)
 
 
 def test_silence_over_http_reads_and_events(tmp_path: Path):

@@ -37,6 +37,7 @@ import pytest
 import yaml
 
 from localapi.services import start_moto
+from localapi.stack import LOCAL_READ_TIMEOUT_S
 from localapi.template import ROOT, TEMPLATE_PATH, load
 from tests.e2e.conftest import free_port
 from tests.support import EVENTS, TEMPLATE, deserialize
@@ -112,9 +113,12 @@ def find_runtime() -> Runtime | str:
         if status != 200 or not isinstance(version, dict):
             return f"{docker_host} answered {status} to GET /version: {hint}"
         if engine(docker_host, "GET", f"/images/{IMAGE}/json")[0] != 200:
-            return f"{IMAGE} is not in the runtime at {docker_host} (images are not pulled here): {hint}"
-    except OSError as error:
-        return f"no container runtime answers at {docker_host} ({error}): {hint}"
+            return (
+                f"{IMAGE} is not in the runtime at {docker_host} (the tests pull nothing): "
+                f"`docker pull {IMAGE}` where a registry answers, else `make sam-runtime` (root, Debian/Ubuntu)"
+            )
+    except Exception as error:  # noqa: BLE001 - any answer but a usable engine is a reason to skip
+        return f"no container runtime answers at {docker_host} ({type(error).__name__}: {error}): {hint}"
     podman = any("podman" in str(c.get("Name", "")).lower() for c in version.get("Components") or [])
     return Runtime(docker_host, podman)
 
@@ -169,7 +173,14 @@ class Stage:
 def staged(sam: str, work: Path) -> Iterator[Stage]:
     """sam build, moto on the host, and the test's copy of the built template (conftest's `stage`)."""
     server = start_moto("0.0.0.0", 0)  # noqa: S104 - the containers reach the host through its alias
-    port = server.server_address[1]
+    try:
+        yield _stage(sam, work, server.server_address[1])
+    finally:
+        server.shutdown()
+        remove_containers(work)
+
+
+def _stage(sam: str, work: Path, port: int) -> Stage:
     TEMPLATE.create_tables(boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1"))
     built = run_sam(
         sam,
@@ -189,18 +200,14 @@ def staged(sam: str, work: Path) -> Iterator[Stage]:
         variables.setdefault(ENDPOINT, "")
         # emulated arm64 and moto (one write at a time): behaviour is tested here, not the time budget;
         # the read timeout as `make run` sets it (localapi/stack.py)
-        variables["DYNAMODB_READ_TIMEOUT_SECONDS"] = "20"
+        variables["DYNAMODB_READ_TIMEOUT_SECONDS"] = str(LOCAL_READ_TIMEOUT_S)
         props["Timeout"] = LOCAL_TIMEOUT_S
     local = work / "build" / "template-local.yaml"
     local.write_text(yaml.safe_dump(document, sort_keys=False))
     env_vars = work / "env.json"
     endpoint = f"http://{runtime().host_alias}:{port}"
     env_vars.write_text(json.dumps({name: {ENDPOINT: endpoint} for name in TEMPLATE.functions()}))
-    try:
-        yield Stage(local, env_vars, port, work)
-    finally:
-        server.shutdown()
-        remove_containers(work)
+    return Stage(local, env_vars, port, work)
 
 
 def remove_containers(work: Path) -> list[str]:
@@ -220,6 +227,7 @@ def remove_containers(work: Path) -> list[str]:
 def serve(sam: str, stage: Stage, command: str) -> Iterator[int]:
     """`sam local start-lambda` or `start-api` with warm containers, on a free port, until the block ends."""
     port = free_port()
+    log = stage.work / f"sam-local-{command}.log"
     process = subprocess.Popen(
         [
             sam,
@@ -238,8 +246,8 @@ def serve(sam: str, stage: Stage, command: str) -> Iterator[int]:
         ],
         cwd=ROOT,
         env=sam_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 300
@@ -248,8 +256,11 @@ def serve(sam: str, stage: Stage, command: str) -> Iterator[int]:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
+                said = log.read_text(errors="replace")[-3000:]
+                if process.poll() is not None:
+                    pytest.fail(f"sam local {command} exited ({process.returncode}):\n{said}")
                 if time.monotonic() > deadline:
-                    pytest.fail(f"sam local {command} did not listen within 300 s")
+                    pytest.fail(f"sam local {command} did not listen within 300 s:\n{said}")
                 time.sleep(1)
         yield port
     finally:

@@ -10,11 +10,13 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import pytest
+
 from localapi.httpapi import HttpApi
 from tests.infra.samlocal import LOCAL_TIMEOUT_S, MARKS, Stage, serve
 from tests.support import EVENTS, PROJECT, SUCCESS, TEMPLATE
 
-pytestmark = MARKS
+pytestmark = [*MARKS, pytest.mark.slow(95)]
 
 
 # --- sam local start-api: the routes --------------------------------------------------------------

@@ -17,7 +17,7 @@ from jobstatus import model
 from tests.infra.samlocal import LOCAL_TIMEOUT_S, MARKS, Stage, event_files, run_sam, runtime, serve
 from tests.support import EVENTS, SUCCESS
 
-pytestmark = MARKS
+pytestmark = [*MARKS, pytest.mark.slow(200)]
 
 
 # --- sam local invoke ----------------------------------------------------------------------------
@@ -38,6 +38,9 @@ def test_sam_local_invoke_answers_the_seed_with_the_contracts_envelope_and_store
         "--skip-pull-image",
         *runtime().options,
     )
+    said = result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.returncode == 0, said
+    assert result.stdout.strip(), said
     response = json.loads(result.stdout.strip().splitlines()[-1])
     assert response["statusCode"] == 200, result.stdout[-2000:] + result.stderr[-2000:]
     assert json.loads(response["body"]) == SUCCESS

@@ -1,0 +1,59 @@
+"""jobstatus.dynamodb.batch_get: what a BatchGetItem leaves unprocessed is retried, a bounded number of
+times with backoff, and what is still left is handed back (the read routes turn it into a 503)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jobstatus.dynamodb import BATCH_ATTEMPTS, batch_get
+from jobstatus.errors import DependencyUnavailable
+from query.store import JobReads
+
+TABLE = "JobStatusTable"
+
+
+def key(n: int) -> dict[str, Any]:
+    return {"pk": {"S": f"p#JOB#{n}"}, "sk": {"S": "CURRENT"}}
+
+
+class Stingy:
+    """BatchGetItem that answers `per_call` keys a call (0: none ever) and leaves the rest unprocessed."""
+
+    def __init__(self, per_call: int) -> None:
+        self.per_call, self.calls = per_call, 0
+
+    def __call__(self, operation: str, **request: Any) -> Any:
+        assert operation == "batch_get_item"
+        self.calls += 1
+        keys = request["RequestItems"][TABLE]["Keys"]
+        assert request["RequestItems"][TABLE]["ConsistentRead"] is True
+        done, left = keys[: self.per_call], keys[self.per_call :]
+        return {
+            "Responses": {TABLE: [dict(k, status={"S": "job_running"}) for k in done]},
+            "UnprocessedKeys": {TABLE: {"Keys": left, "ConsistentRead": True}} if left else {},
+        }
+
+
+def test_keys_left_unprocessed_are_asked_again_until_all_are_read():
+    call, waits = Stingy(per_call=2), list[float]()
+    found, left = batch_get(call, TABLE, [key(n) for n in range(5)], sleep=waits.append)
+    assert sorted(i["pk"]["S"] for i in found) == sorted(key(n)["pk"]["S"] for n in range(5))
+    assert (left, call.calls, len(waits)) == ([], 3, 2)  # a jittered wait between attempts
+
+
+def test_what_is_still_unprocessed_after_the_attempts_is_handed_back():
+    call, waits = Stingy(per_call=0), list[float]()
+    found, left = batch_get(call, TABLE, [key(n) for n in range(3)], sleep=waits.append)
+    assert (found, left) == ([], [key(n) for n in range(3)])
+    assert call.calls == BATCH_ATTEMPTS
+    assert len(waits) == BATCH_ATTEMPTS - 1
+    assert all(0 <= w <= 0.8 for w in waits)  # capped
+
+
+def test_the_read_routes_turn_keys_left_over_into_a_retryable_fault():
+    reads = JobReads(object(), job_table=TABLE, ledger_table="IdempotencyTable", sleep=lambda s: None)
+    reads._call = Stingy(per_call=0)  # type: ignore[method-assign]
+    with pytest.raises(DependencyUnavailable):
+        reads.currents(["p#JOB#1", "p#JOB#2"])
