@@ -34,6 +34,7 @@ from moto.dynamodb.models import dynamodb_backends
 from benchmarks.capacity import Meter
 from jobstatus import model
 from localapi.runtime import LambdaContext
+from localapi.services import SerializedClient
 from localapi.streams import StreamMapping
 from localapi.template import LocalTemplate
 from notify.handler import build_handler as build_notify
@@ -259,24 +260,6 @@ class CountingEvents:
         return getattr(self._client, name)
 
 
-class Serialized:
-    """A client whose calls run one at a time: moto numbers stream records by the count it holds, so
-    two concurrent writes (the report's phase 2) can share a sequence number, and a shard iterator
-    then reads one of them twice; DynamoDB's numbers are unique."""
-
-    def __init__(self, client: Any) -> None:
-        self._client, self._lock = client, threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        call = getattr(self._client, name)
-
-        def serialized(**request: Any) -> Any:
-            with self._lock:
-                return call(**request)
-
-        return serialized
-
-
 class InProcess:
     """The events function as the local stream mapping invokes it, in this process."""
 
@@ -295,7 +278,7 @@ def event_counts(heartbeats: int = 1_000, changes: int = 100) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with tables() as client:
         clock = Clock()
-        send = report_handler(Serialized(client), clock)
+        send = report_handler(SerializedClient(client), clock)
         events = CountingEvents(boto3.client("events", region_name="us-east-1"))
         (trigger,) = TEMPLATE.streams()
         mapping = StreamMapping(

@@ -74,3 +74,23 @@ def client(service: str, endpoint_url: str, config: Config | None = None) -> Any
         aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         config=config,
     )
+
+
+class SerializedClient:
+    """A boto3 client whose calls run one at a time, for moto in process (`mock_aws`): moto numbers
+    stream records by the count it holds, so two concurrent writes (the report's phase 2) can
+    share a sequence number, and a shard iterator then reads one of them twice, or a partial batch
+    response names two records at once. DynamoDB's numbers are unique. (The moto server of the
+    local stack serializes its requests itself: _SerializedApp.)"""
+
+    def __init__(self, client: Any) -> None:
+        self._client, self._lock = client, threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._client, name)
+
+        def serialized(**request: Any) -> Any:
+            with self._lock:
+                return call(**request)
+
+        return serialized

@@ -147,11 +147,11 @@ def query_settings(**overrides: str) -> QuerySettings:
 
 @pytest.fixture
 def reporter(ddb: Any, clock: Clock) -> Callable[..., Invoke]:
-    """Report handlers on moto and the test's clock, for a given SilentAfterMinutes."""
+    """Report handlers on moto (or a given client) and the test's clock, for a given SilentAfterMinutes."""
 
-    def make(silent_after_minutes: int = 30) -> Invoke:
+    def make(silent_after_minutes: int = 30, client: Any = None) -> Invoke:
         settings = report_settings(SILENT_AFTER_MINUTES=str(silent_after_minutes))
-        lambda_handler = build_handler(settings, dynamodb=ddb, clock=clock)
+        lambda_handler = build_handler(settings, dynamodb=client or ddb, clock=clock)
         return lambda event: lambda_handler(event, context())
 
     return make

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from localapi.runtime import FunctionError
+from localapi.services import SerializedClient
 from localapi.streams import StreamMapping
 from tests.support import TEMPLATE, event, job, report
 
@@ -42,6 +43,14 @@ def wiring(ddb: Any) -> dict[str, Any]:
         "arn": arn,
         "streams": boto3.client("dynamodbstreams", region_name="us-east-1"),
     }
+
+
+@pytest.fixture
+def reporter(reporter: Any, ddb: Any) -> Any:
+    """Report handlers whose DynamoDB calls run one at a time (localapi.services.SerializedClient):
+    these tests name stream records by sequence number, which DynamoDB keeps unique and moto, under
+    the report's concurrent writers, does not."""
+    return lambda *args, **kwargs: reporter(*args, client=SerializedClient(ddb), **kwargs)
 
 
 def run(
