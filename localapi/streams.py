@@ -151,7 +151,8 @@ class StreamMapping(threading.Thread):
         if (0 <= self.trigger.max_retries <= attempt) or expired:
             self._give_up(batch, attempt, why)
             return
-        time.sleep(min(2.0, 0.1 * 2**attempt))
+        if self._stopped.wait(min(2.0, 0.1 * 2**attempt)):
+            return  # the stack is stopping: the records stay in the stream, as Lambda's would
         self._deliver(batch, attempt + 1)
 
     def _give_up(self, batch: list[tuple[str, Record]], attempt: int, why: str) -> None:

@@ -76,6 +76,16 @@ class Local:
         return boto3.client(service, endpoint_url=f"http://127.0.0.1:{self.dynamodb_port}", region_name=region)
 
 
+def stop_local(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as Ctrl-C would stop it; killed if it has not stopped within a minute (a loaded host)."""
+    process.terminate()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def start_local(log: Path, *options: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], Local]:
     """`python -m localapi` on free ports; its output goes to `log` (a pipe nobody reads would fill)."""
     api_port, dynamodb_port = free_port(), free_port()
@@ -113,8 +123,7 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
     try:
         yield api
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_local(process)
 
 
 FAST = Retry(base_s=0.01, cap_s=0.05, budget_s=10, timeout_s=1)

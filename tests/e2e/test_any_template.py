@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 from localapi.template import ROOT, TEMPLATE_PATH
-from tests.e2e.conftest import start_local
+from tests.e2e.conftest import start_local, stop_local
 from tests.support import PROJECT, SUCCESS, seed_body
 
 ECHO_HANDLER = """
@@ -83,5 +83,4 @@ def test_a_function_added_to_the_template_is_served_beside_the_others(tmp_path: 
         # And the startup lines list it
         assert "/v1/{project_id}/echo/{word}  (EchoFunction)" in log.read_text()
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_local(process)

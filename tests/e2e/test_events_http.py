@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Local, Watch, kinds, start_local
+from tests.e2e.conftest import Local, Watch, kinds, start_local, stop_local
 from tests.support import RUN, job, report, seed_body
 
 pytestmark = pytest.mark.slow(65)
@@ -63,5 +63,4 @@ def test_events_that_cannot_be_delivered_land_in_the_on_failure_queue(tmp_path: 
         assert said in (tmp_path / "out.log").read_text()
         RUN["faults"].add("EventBridge refuses every event (over make run)")
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_local(process)

@@ -6,7 +6,7 @@ import time
 import uuid
 from pathlib import Path
 
-from tests.e2e.conftest import start_local
+from tests.e2e.conftest import start_local, stop_local
 from tests.support import seed_body
 
 
@@ -32,5 +32,4 @@ def test_make_run_publishes_and_shows_one_confirmation_per_report_and_replay(tmp
         assert shown(log) == expected
         assert "confirmation publish failed" not in log.read_text()
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_local(process)

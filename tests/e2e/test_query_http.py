@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from jobstatus import model
-from tests.e2e.conftest import Local, start_local
+from tests.e2e.conftest import Local, start_local, stop_local
 from tests.query_battery import CASES, Case
 from tests.support import RUN, job, reply_json, report, seed_body
 
@@ -166,5 +166,4 @@ def test_a_dynamodb_fault_over_http_is_a_retryable_503_with_no_internals(tmp_pat
             assert not any(w in reply.raw for w in (b"InternalServerError", b"Table", b"dynamodb", b"Traceback"))
         RUN["faults"].add("InternalServerError on every read (over HTTP)")
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_local(process)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Watch, kinds, start_local
+from tests.e2e.conftest import Watch, kinds, start_local, stop_local
 from tests.support import job, report
 
 pytestmark = pytest.mark.slow(145)
@@ -54,5 +54,4 @@ def test_silence_over_http_reads_and_events(tmp_path: Path):
         assert kinds(resumed, project) == ["Job Resumed"]
         assert resumed[0]["detail"]["silent_since"] == went["silent_since"]
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_local(process)
