@@ -118,7 +118,7 @@ def banner(stack: LocalStack) -> str:
         f"  {route.method:<6} {stack.url}{route.path}  ({route.function})" for route in stack.template.routes()
     )
     tables = ", ".join(stack.template.table_name(t) for t in stack.template.tables())
-    moto_port = int(stack.moto_url.rsplit(":", 1)[1])
+    moto_port = stack.moto_port
     lines = [
         "Edge job-report API (local, from template.yaml)",
         routes,

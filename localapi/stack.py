@@ -61,8 +61,12 @@ class LocalStack:
         return f"http://{self.host}:{self._http.server_address[1]}"
 
     @property
+    def moto_port(self) -> int:
+        return int(self._moto.server_address[1])
+
+    @property
     def moto_url(self) -> str:
-        return f"http://{self.host}:{self._moto.server_address[1]}"
+        return f"http://{self.host}:{self.moto_port}"
 
     def client(self, service: str) -> Any:
         return client(service, self.moto_url)

@@ -8,7 +8,8 @@ start for nothing a DynamoDB function uses (make bench).
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from decimal import Decimal
 from typing import Any
 
@@ -167,3 +168,20 @@ def fault(exc: ClientError | BotoCoreError) -> Exception:
     if isinstance(exc, ClientError) and error_code(exc) == "ValidationException":
         return RuntimeError(f"DynamoDB refused a request: {exc}")
     return DependencyUnavailable(type(exc).__name__)
+
+
+def call(client: Any, operation: str, **request: Any) -> Any:
+    """One DynamoDB call; an SDK failure becomes the domain fault it means (`fault`)."""
+    try:
+        return getattr(client, operation)(**request)
+    except (ClientError, BotoCoreError) as exc:
+        raise fault(exc) from exc
+
+
+def in_parallel[T](pool: Executor, tasks: Sequence[Callable[[], T]]) -> list[T]:
+    """Calls that do not depend on each other, at once on the pool; results in order (a single one
+    runs on the caller's thread, with no hand-off)."""
+    if len(tasks) == 1:
+        return [tasks[0]()]
+    futures = [pool.submit(task) for task in tasks]
+    return [future.result() for future in futures]

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from jobstatus import dynamodb, model
-from jobstatus.dynamodb import BATCH_GET_SIZE, Item, batch_get, deserialize, fault
+from jobstatus.dynamodb import BATCH_GET_SIZE, Item, batch_get, call, deserialize, in_parallel
 from jobstatus.errors import DependencyUnavailable
 
 READERS = 16  # parallel calls: one per shard of a category
@@ -68,16 +66,10 @@ class JobReads:
         self._sleep = sleep
 
     def _call(self, operation: str, **request: Any) -> Any:
-        try:
-            return getattr(self._client, operation)(**request)
-        except (ClientError, BotoCoreError) as exc:
-            raise fault(exc) from exc
+        return call(self._client, operation, **request)
 
     def _parallel(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
-        if len(tasks) == 1:
-            return [tasks[0]()]
-        futures = [self._pool.submit(task) for task in tasks]
-        return [future.result() for future in futures]
+        return in_parallel(self._pool, tasks)
 
     # --- items ------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from jobstatus.dynamodb import (
     MAX_ITEM_BYTES,
     Item,
     backoff_s,
+    call,
     error_code,
     fault,
     item_size,
@@ -258,10 +259,7 @@ class JobStatusStore:
     def _put_batch(self, items: list[Item]) -> None:
         request = {self._job_table: [{"PutRequest": {"Item": item}} for item in items]}
         for attempt in range(BATCH_ATTEMPTS):
-            try:
-                response = self._client.batch_write_item(RequestItems=request)
-            except (ClientError, BotoCoreError) as exc:
-                raise fault(exc) from exc
+            response = call(self._client, "batch_write_item", RequestItems=request)
             request = response.get("UnprocessedItems") or {}
             if not request:
                 return

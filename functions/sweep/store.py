@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from jobstatus import dynamodb, model
-from jobstatus.dynamodb import BATCH_GET_SIZE, Item, batch_get, deserialize, error_code, fault
+from jobstatus.dynamodb import BATCH_GET_SIZE, Item, batch_get, call, deserialize, error_code, fault, in_parallel
 
 WORKERS = 16
 T = TypeVar("T")
@@ -37,13 +37,10 @@ class SweepStore:
         self._sleep = sleep
 
     def _call(self, operation: str, **request: Any) -> Any:
-        try:
-            return getattr(self._client, operation)(**request)
-        except (ClientError, BotoCoreError) as exc:
-            raise fault(exc) from exc
+        return call(self._client, operation, **request)
 
     def parallel(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
-        return [future.result() for future in [self._pool.submit(task) for task in tasks]]
+        return in_parallel(self._pool, tasks)
 
     def candidates(self, last_bucket: int) -> list[str]:
         """The pk of every current item filed in a silence bucket that starts at or before `last_bucket`."""
