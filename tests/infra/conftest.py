@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from localapi.template import ROOT
-from tests.infra.samlocal import Stage, staged
+from tests.infra.samlocal import Stage, sam_build, staged
 
 
 def tool(name: str, variable: str) -> str:
@@ -40,7 +40,15 @@ def security() -> Path:
     return Path(tool("checkov", "SECURITY_TOOLS")).parent
 
 
+@pytest.fixture(scope="session")
+def built(sam: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's one `sam build` of template.yaml, shared by every worker (samlocal.sam_build): in
+    the run's temporary folder, which holds each worker's own."""
+    base = tmp_path_factory.getbasetemp()
+    return sam_build(sam, (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "sam-build")
+
+
 @pytest.fixture(scope="module")
-def stage(sam: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
+def stage(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
     """The sam local tests' stack (tests/infra/samlocal.py), one per test module."""
-    yield from staged(sam, tmp_path_factory.mktemp("sam-local"))
+    yield from staged(built, tmp_path_factory.mktemp("sam-local"))

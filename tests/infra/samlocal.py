@@ -22,6 +22,7 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -35,6 +36,7 @@ from typing import Any
 import boto3
 import pytest
 import yaml
+from filelock import FileLock
 
 from localapi.services import start_moto
 from localapi.stack import LOCAL_READ_TIMEOUT_S
@@ -138,13 +140,16 @@ def runtime() -> Runtime:
 
 
 def sam_env() -> dict[str, str]:
-    return {
+    """SAM's environment: a python3.13 on PATH for `sam build`, and the container runtime if any."""
+    env = {
         **os.environ,
         "PATH": f"{PYTHON313}:{os.environ['PATH']}",
-        "DOCKER_HOST": runtime().docker_host,
         "SAM_CLI_TELEMETRY": "0",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
+    if isinstance(RUNTIME, Runtime):
+        env["DOCKER_HOST"] = RUNTIME.docker_host
+    return env
 
 
 def run_sam(sam: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -170,29 +175,46 @@ class Stage:
         return [deserialize(i) for i in self.client("dynamodb").scan(TableName=table)["Items"]]
 
 
-def staged(sam: str, work: Path) -> Iterator[Stage]:
-    """sam build, moto on the host, and the test's copy of the built template (conftest's `stage`)."""
+def staged(build: Path, work: Path) -> Iterator[Stage]:
+    """moto on the host and the test's copy of the run's one `sam build` (conftest's `stage`)."""
     server = start_moto("0.0.0.0", 0)  # noqa: S104 - the containers reach the host through its alias
     try:
-        yield _stage(sam, work, server.server_address[1])
+        yield _stage(build, work, server.server_address[1])
     finally:
         server.shutdown()
         remove_containers(work)
 
 
-def _stage(sam: str, work: Path, port: int) -> Stage:
+def sam_build(sam: str, folder: Path) -> Path:
+    """`sam build` of template.yaml into folder/build, once per run: the first caller builds under a
+    lock (pytest-xdist's recipe for a session fixture the workers share), the others wait and take
+    what it built, or its failure."""
+    build, failed = folder / "build", folder / "build-failed.txt"
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder / "build.lock"):
+        if not (build / "template.yaml").exists() and not failed.exists():
+            built = run_sam(
+                sam,
+                "build",
+                "--template",
+                str(TEMPLATE_PATH),
+                "--build-dir",
+                str(build),
+                "--cache-dir",
+                str(folder / "cache"),
+            )
+            if built.returncode != 0:
+                failed.write_text(built.stdout + built.stderr)
+    if failed.exists():
+        pytest.fail(f"sam build failed:\n{failed.read_text()}")
+    return build
+
+
+def _stage(build: Path, work: Path, port: int) -> Stage:
     TEMPLATE.create_tables(boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1"))
-    built = run_sam(
-        sam,
-        "build",
-        "--template",
-        str(TEMPLATE_PATH),
-        "--build-dir",
-        str(work / "build"),
-        "--cache-dir",
-        str(work / "cache"),
-    )
-    assert built.returncode == 0, built.stdout + built.stderr
+    # This stage's own copy: every container SAM starts mounts code from under `work`, which tells
+    # this stage's containers apart (remove_containers) while the other sam local module runs.
+    shutil.copytree(build, work / "build", symlinks=True)
     document = load(work / "build" / "template.yaml")
     for name in TEMPLATE.functions():
         props = document["Resources"][name]["Properties"]

@@ -2,48 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from localapi.template import ROOT
 from tests.support import TEMPLATE
-
-PYTHON313 = Path(sys.executable).parent  # the venv's python is 3.13; sam build needs one on PATH
-
-
-def run_sam(sam: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sam, *args], cwd=ROOT, capture_output=True, text=True, timeout=600, env=sam_env(), check=False
-    )
-
-
-def sam_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "PATH": f"{PYTHON313}:{os.environ['PATH']}",
-        "SAM_CLI_TELEMETRY": "0",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
 
 
 @pytest.mark.tools
-def test_sam_build_produces_function_and_arm64_layer(sam, tmp_path):
-    result = run_sam(
-        sam,
-        "build",
-        "--template",
-        "template.yaml",
-        "--build-dir",
-        str(tmp_path / "build"),
-        "--cache-dir",
-        str(tmp_path / "cache"),
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    layer = tmp_path / "build" / "DependenciesLayer" / "python"
+def test_sam_build_produces_function_and_arm64_layer(built: Path):
+    # the run's one `sam build` (tests/infra/conftest.py), which the sam local tests run
+    layer = built / "DependenciesLayer" / "python"
     assert (layer / "aws_lambda_powertools").is_dir()
     (core,) = (layer / "pydantic_core").glob("_pydantic_core*.so")
     assert "aarch64" in core.name
@@ -52,11 +23,11 @@ def test_sam_build_produces_function_and_arm64_layer(sam, tmp_path):
     compiled = {p.parent.parent / (p.name.split(".")[0] + ".py") for p in layer.rglob("__pycache__/*.cpython-313.pyc")}
     assert len(compiled) >= 0.95 * len(modules)
     for name, function in TEMPLATE.functions().items():
-        built = tmp_path / "build" / name
-        assert sorted(p.name for p in built.iterdir()) == sorted(["jobstatus", function.package])
-        compiled = {p.name.split(".")[0] for p in built.rglob("*.cpython-313.pyc")}
-        sources = {p.stem for p in built.rglob("*.py")}
-        assert compiled == sources
+        artifact = built / name
+        assert sorted(p.name for p in artifact.iterdir()) == sorted(["jobstatus", function.package])
+        bytecode = {p.name.split(".")[0] for p in artifact.rglob("*.cpython-313.pyc")}
+        sources = {p.stem for p in artifact.rglob("*.py")}
+        assert bytecode == sources
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATE.functions()))
