@@ -19,6 +19,8 @@ from tests.e2e.conftest import Local, start_local, stop_local
 from tests.query_battery import CASES, Case
 from tests.support import RUN, job, reply_json, report, seed_body
 
+pytestmark = pytest.mark.slow(65)
+
 
 def ok(reply: Any) -> dict[str, Any]:
     assert reply.status == 200, reply.raw

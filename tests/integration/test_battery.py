@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from tests.battery import CASES, GOOD, GOOD_CONTENT_TYPES, Case, assert_refused
 from tests.support import JOB_TABLE, LEDGER_TABLE, RUN, body_of, event, everything
 
+pytestmark = pytest.mark.slow(90)
+
 EMPTY: dict[str, list[Any]] = {JOB_TABLE: [], LEDGER_TABLE: []}
 
 

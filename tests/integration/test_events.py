@@ -19,6 +19,8 @@ from tests.events import IndexedSilence, silence_entry
 from tests.integration.conftest import FaultyClient
 from tests.support import PROJECT, TEMPLATE, event, job, load_event, report, seed_body
 
+pytestmark = pytest.mark.slow(50)
+
 
 def details(received: list[dict[str, Any]], kind: str | None = None) -> list[dict[str, Any]]:
     return [e["detail"] for e in received if kind is None or e["detail-type"] == kind]

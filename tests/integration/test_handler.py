@@ -28,6 +28,8 @@ from tests.support import (
     seed_body,
 )
 
+pytestmark = pytest.mark.slow(105)
+
 
 def current(ddb: Any, job_id: int, project: str = PROJECT) -> dict[str, Any]:
     key = {"pk": {"S": model.job_pk(project, job_id)}, "sk": {"S": model.CURRENT_SK}}

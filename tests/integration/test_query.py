@@ -28,6 +28,8 @@ from tests.support import (
     seed_body,
 )
 
+pytestmark = pytest.mark.slow(110)
+
 
 def ok(response: dict[str, Any]) -> dict[str, Any]:
     body = body_of(response)
