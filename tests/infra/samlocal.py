@@ -8,7 +8,7 @@ and its layer, the handler path, the environment, the route and event mapping. E
 events/<package>/ is invoked in its function; the report events' answers follow their names
 (bad-*: 400 and nothing written; NAME-conflict: 422; other NAME-*: NAME's answer again, nothing
 new; the rest: 200). Arm64 under qemu starts a function in 15 to 30 s, so the events go to warm
-containers (`start-lambda --warm-containers EAGER`): one cold start per function, not per event;
+containers (`--warm-containers`): one cold start per function, not per event;
 one real `sam local invoke` of the seed shows the single-shot path too.
 
 Without a container runtime every test here skips, saying why. SAM passes --env-vars only for
@@ -263,7 +263,9 @@ def serve(sam: str, stage: Stage, command: str) -> Iterator[int]:
             str(stage.env_vars),
             "--skip-pull-image",
             "--warm-containers",
-            "EAGER",
+            # start-lambda: every function is invoked, so all start at once; start-api: EAGER would
+            # start every function of the template, LAZY only those behind a route, at first call
+            "EAGER" if command == "start-lambda" else "LAZY",
             *runtime().options,
         ],
         cwd=ROOT,
