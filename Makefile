@@ -56,15 +56,17 @@ check-python: ## Check that PYTHON313 (found, or given) is CPython 3.13, as ever
 	$(need_python313)
 	@echo "PYTHON313=$(PYTHON313) is Python 3.13"
 
-# uv installs every environment: the same pins, resolved as pip resolves them, in seconds where pip
-# took minutes (pip's installs were 2.5 of the 11 minutes a fresh clone's `make test` took). It is
-# itself installed by pip, pinned, into a folder named by its version. uv reads its own settings,
-# not pip's (https://docs.astral.sh/uv/pip/compatibility/): an index pip is configured to use
-# (PIP_INDEX_URL, or global.index-url in pip.conf) is handed on to it as UV_DEFAULT_INDEX.
+# uv installs every environment: the same pins in seconds where pip took minutes (pip's installs
+# were 2.5 of the 11 minutes a fresh clone's `make test` took; for the tool environments' unpinned
+# dependencies uv chose here exactly what pip chose). It is itself installed by pip, pinned, into a
+# folder named by its version. uv reads its own settings, not pip's
+# (https://docs.astral.sh/uv/pip/compatibility/): the index pip is set to use (PIP_INDEX_URL, or
+# global.index-url in pip.conf, as the pip that installed uv reads it) is handed on to it as
+# UV_DEFAULT_INDEX. pip's other settings are not: give uv its own (UV_INDEX, SSL_CERT_FILE, ...).
 UV_VERSION := 0.13.9
 UV := $(TOOLS)/uv-$(UV_VERSION)/bin/uv
 # $(call uv_install,ENVIRONMENT) OPTIONS...
-uv_install = UV_DEFAULT_INDEX="$${UV_DEFAULT_INDEX:-$${PIP_INDEX_URL:-$$($(PYTHON313) -m pip config get global.index-url 2>/dev/null)}}" \
+uv_install = UV_DEFAULT_INDEX="$${UV_DEFAULT_INDEX:-$${PIP_INDEX_URL:-$$($(TOOLS)/uv-$(UV_VERSION)/bin/python -m pip config get global.index-url 2>/dev/null)}}" \
 	  $(UV) pip install --quiet --python $(1)/bin/python
 
 $(UV):
@@ -72,9 +74,9 @@ $(UV):
 	$(PYTHON313) -m venv $(TOOLS)/uv-$(UV_VERSION)
 	$(TOOLS)/uv-$(UV_VERSION)/bin/python -m pip install --quiet uv==$(UV_VERSION)
 
-# .venv keeps pip (sam build and the bench run the venv's python, and pip with it); bytecode is
-# compiled at install, as pip would, because PYTHONDONTWRITEBYTECODE=1 (as on Lambda) means no
-# process would ever cache it, and every test process imports boto3, moto and Powertools.
+# .venv keeps pip (sam build and the bench run the venv's python, and pip with it). Its bytecode is
+# compiled at install, as pip does: where PYTHONDONTWRITEBYTECODE=1 is set (as on Lambda, and on
+# the CI hosts) no process caches it, and every test process imports boto3, moto and Powertools.
 $(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt pyproject.toml edgeclient/pyproject.toml | $(UV)
 	$(need_python313)
 	$(PYTHON313) -m venv $(VENV)
@@ -114,7 +116,8 @@ install: $(VENV)/.installed ## Create .venv with the pinned runtime and developm
 # The tool environments are independent: built side by side, each one's output kept together.
 TOOL_ENVS := $(TOOLS)/sam/.installed $(TOOLS)/security/.installed $(TOOLS)/schemathesis/.installed $(SWAGGER_UI)
 
-tools: ## Install SAM CLI, cfn-lint, checkov, bandit, pip-audit, schemathesis (isolated)
+# uv is made here, before the sub-make, so that `make -j install tools` makes it once.
+tools: | $(UV) ## Install SAM CLI, cfn-lint, checkov, bandit, pip-audit, schemathesis (isolated)
 	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target $(TOOL_ENVS)
 
 # make run PORT=3100 DYNAMODB_PORT=8100 ARGS="--parameter SilentAfterMinutes=1"

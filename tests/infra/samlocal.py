@@ -193,18 +193,22 @@ def sam_build(sam: str, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(folder / "build.lock"):
         if not (build / "template.yaml").exists() and not failed.exists():
-            built = run_sam(
-                sam,
-                "build",
-                "--template",
-                str(TEMPLATE_PATH),
-                "--build-dir",
-                str(build),
-                "--cache-dir",
-                str(folder / "cache"),
-            )
-            if built.returncode != 0:
-                failed.write_text(built.stdout + built.stderr)
+            try:
+                built = run_sam(
+                    sam,
+                    "build",
+                    "--template",
+                    str(TEMPLATE_PATH),
+                    "--build-dir",
+                    str(build),
+                    "--cache-dir",
+                    str(folder / "cache"),
+                )
+                if built.returncode != 0:
+                    failed.write_text(built.stdout + built.stderr)
+            except Exception as error:  # a timeout, say: the workers waiting must not build again
+                failed.write_text(f"{type(error).__name__}: {error}")
+                raise
     if failed.exists():
         pytest.fail(f"sam build failed:\n{failed.read_text()}")
     return build
