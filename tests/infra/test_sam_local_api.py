@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from localapi.httpapi import HttpApi
-from tests.infra.samlocal import LOCAL_TIMEOUT_S, MARKS, Stage, serve
+from tests.infra.samlocal import LOCAL_TIMEOUT_S, MARKS, Stage, answered, serve
 from tests.support import EVENTS, PROJECT, SUCCESS, TEMPLATE
 
 pytestmark = [*MARKS, pytest.mark.slow(95)]
@@ -34,11 +34,15 @@ def test_sam_local_start_api_serves_every_route(sam: str, stage: Stage):
             covered.add(matched[0].route_key)
             data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
             request = urllib.request.Request(f"http://127.0.0.1:{port}{prefix}{path}", data=data, method=method)
-            try:
-                with urllib.request.urlopen(request, timeout=LOCAL_TIMEOUT_S + 60) as reply:
-                    return reply.status, json.loads(reply.read())
-            except urllib.error.HTTPError as error:
-                return error.code, json.loads(error.read())
+
+            def attempt() -> tuple[int, Any]:
+                try:
+                    with urllib.request.urlopen(request, timeout=LOCAL_TIMEOUT_S + 60) as reply:
+                        return reply.status, json.loads(reply.read())
+                except urllib.error.HTTPError as error:
+                    return error.code, json.loads(error.read())
+
+            return answered(attempt, lambda result: result[0])
 
         seed = json.loads(json.loads((EVENTS / "report" / "seed.json").read_text())["body"])
         seed["message_id"] = f"start-api-{time.time_ns()}"
