@@ -23,8 +23,10 @@ from localapi.services import DUMMY_CREDENTIALS, client, start_moto
 from localapi.streams import StreamMapping
 from localapi.template import LOCAL_ACCOUNT, LOCAL_REGION, LocalTemplate
 
-# Against moto the functions' DynamoDB read timeout (DYNAMODB_READ_TIMEOUT_SECONDS; 2 s deployed):
-# moto applies writes one at a time, so a big report's calls queue (docs/design.md, "Local run").
+# Against moto the functions' DynamoDB read timeout (DYNAMODB_READ_TIMEOUT_SECONDS; 2 s deployed).
+# moto answers a conditional write in about 25 ms and one at a time, where DynamoDB takes a few ms
+# and runs them in parallel: a 100-job report's 104 calls would outlast 2 s while they queue
+# (docs/design.md, "Local run").
 LOCAL_READ_TIMEOUT_S = 20
 
 
@@ -80,10 +82,7 @@ class LocalStack:
             "AWS_DEFAULT_REGION": LOCAL_REGION,
             "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
-            # Every AWS API a function calls (DynamoDB, IoT data, ...) goes to the moto server, which
-            # answers a conditional write in about 25 ms and one at a time, where DynamoDB takes a
-            # few ms and runs them in parallel: a 100-job report's 104 calls would outlast the
-            # deployed 2 s read timeout while they queue.
+            # Every AWS API a function calls (DynamoDB, IoT data, ...) goes to the moto server.
             "AWS_ENDPOINT_URL": self.moto_url,
             "DYNAMODB_READ_TIMEOUT_SECONDS": str(LOCAL_READ_TIMEOUT_S),
             "PYTHONUNBUFFERED": "1",  # the function's log lines appear as they are written

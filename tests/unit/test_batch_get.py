@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from jobstatus.dynamodb import BATCH_ATTEMPTS, batch_get
+from jobstatus.dynamodb import BACKOFF_CAP_S, BATCH_ATTEMPTS, batch_get
 from jobstatus.errors import DependencyUnavailable
 from query.store import JobReads
 
@@ -49,7 +49,7 @@ def test_what_is_still_unprocessed_after_the_attempts_is_handed_back():
     assert (found, left) == ([], [key(n) for n in range(3)])
     assert call.calls == BATCH_ATTEMPTS
     assert len(waits) == BATCH_ATTEMPTS - 1
-    assert all(0 <= w <= 0.8 for w in waits)  # capped
+    assert all(0 <= w <= BACKOFF_CAP_S for w in waits)  # capped
 
 
 def test_the_read_routes_turn_keys_left_over_into_a_retryable_fault():
