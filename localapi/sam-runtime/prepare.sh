@@ -130,7 +130,10 @@ if ! version="$(engine_version "unix://$SOCKET" 2>/dev/null)"; then
 	mkdir -p "$(dirname "$SOCKET")"
 	rm -f "$SOCKET"
 	# Detached, and without fd 9: the service must not hold this script's lock once it has exited.
-	setsid podman system service --time=0 "unix://$SOCKET" </dev/null >>"$STATE/podman-service.log" 2>&1 9>&- &
+	# From /: the service is the machine's, and every container it starts inherits its working
+	# folder; started in a clone that is later removed, container starts fail ("write child:
+	# broken pipe").
+	(cd / && exec setsid podman system service --time=0 "unix://$SOCKET" </dev/null >>"$STATE/podman-service.log" 2>&1 9>&-) &
 	echo $! >"$STATE/podman-service.pid"
 	for _ in $(seq 1 50); do
 		version="$(engine_version "unix://$SOCKET" 2>/dev/null)" && break
