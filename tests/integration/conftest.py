@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from jobstatus.observability import metrics
 from localapi.runtime import LambdaContext
+from localapi.services import SerializedClient
 from notify.handler import build_handler as build_events_handler
 from notify.settings import NotifySettings
 from query.handler import build_handler as build_query_handler
@@ -146,12 +147,17 @@ def query_settings(**overrides: str) -> QuerySettings:
 
 
 @pytest.fixture
-def reporter(ddb: Any, clock: Clock) -> Callable[..., Invoke]:
-    """Report handlers on moto (or a given client) and the test's clock, for a given SilentAfterMinutes."""
+def reporter(ddb: Any, clock: Clock, request: pytest.FixtureRequest) -> Callable[..., Invoke]:
+    """Report handlers on moto (or a given client) and the test's clock, for a given SilentAfterMinutes.
+
+    Where the test reads the stream, the writes run one at a time (SerializedClient): moto numbers
+    stream records by the count it holds, so the report's concurrent writers can repeat a sequence
+    number, and a stream read then never reaches its end (a worker spun for 18 minutes on it)."""
+    default = SerializedClient(ddb) if "stream" in request.fixturenames else ddb
 
     def make(silent_after_minutes: int = 30, client: Any = None) -> Invoke:
         settings = report_settings(SILENT_AFTER_MINUTES=str(silent_after_minutes))
-        lambda_handler = build_handler(settings, dynamodb=client or ddb, clock=clock)
+        lambda_handler = build_handler(settings, dynamodb=client or default, clock=clock)
         return lambda event: lambda_handler(event, context())
 
     return make
