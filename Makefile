@@ -31,6 +31,10 @@ SCHEMATHESIS_VERSION := 4.32.5
 # loads it from a CDN); never part of the deployed function.
 SWAGGER_UI_VERSION := 5.35.0
 SWAGGER_UI := $(if $(shell command -v npm 2>/dev/null),$(TOOLS)/swagger-ui/.installed)
+# The IAM policy engine of the access tests (tests/iam/): @cloud-copilot/iam-simulate from the npm
+# registry, every dependency pinned by tests/iam/package-lock.json. A test tool under the AGPL, never
+# shipped with the functions. Needs node and npm (make test fails without them: REQUIRE_TOOLS=1).
+IAM_SIMULATE := $(TOOLS)/iam-simulate/.installed
 export BC_SKIP_MAPPING := TRUE
 
 .PHONY: help install tools run scan test test-sam-local lint validate security build openapi bench clean check-python
@@ -106,6 +110,12 @@ $(TOOLS)/schemathesis/.installed: Makefile | $(UV)
 	$(call uv_install,$(TOOLS)/schemathesis) schemathesis==$(SCHEMATHESIS_VERSION)
 	touch $@
 
+$(IAM_SIMULATE): tests/iam/package.json tests/iam/package-lock.json tests/iam/simulate.mjs
+	rm -rf $(TOOLS)/iam-simulate && mkdir -p $(TOOLS)/iam-simulate
+	cp tests/iam/package.json tests/iam/package-lock.json tests/iam/simulate.mjs $(TOOLS)/iam-simulate/
+	npm ci --prefix $(TOOLS)/iam-simulate --ignore-scripts --no-audit --no-fund --silent
+	touch $@
+
 $(TOOLS)/swagger-ui/.installed: Makefile
 	rm -rf $(TOOLS)/swagger-ui && mkdir -p $(TOOLS)/swagger-ui
 	cd $(TOOLS)/swagger-ui && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) > /dev/null && tar -xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz && rm swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz
@@ -114,10 +124,10 @@ $(TOOLS)/swagger-ui/.installed: Makefile
 install: $(VENV)/.installed ## Create .venv with the pinned runtime and development dependencies
 
 # The tool environments are independent: built side by side, each one's output kept together.
-TOOL_ENVS := $(TOOLS)/sam/.installed $(TOOLS)/security/.installed $(TOOLS)/schemathesis/.installed $(SWAGGER_UI)
+TOOL_ENVS := $(TOOLS)/sam/.installed $(TOOLS)/security/.installed $(TOOLS)/schemathesis/.installed $(SWAGGER_UI) $(IAM_SIMULATE)
 
 # uv is made here, before the sub-make, so that `make -j install tools` makes it once.
-tools: | $(UV) ## Install SAM CLI, cfn-lint, checkov, bandit, pip-audit, schemathesis (isolated)
+tools: | $(UV) ## Install SAM CLI, cfn-lint, checkov, bandit, pip-audit, schemathesis, the IAM engine (isolated)
 	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target $(TOOL_ENVS)
 
 # make run PORT=3100 DYNAMODB_PORT=8100 ARGS="--parameter SilentAfterMinutes=1"
@@ -146,12 +156,13 @@ lint: install ## ruff and mypy only
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-validate: tools ## sam validate --lint and cfn-lint
+validate: tools ## sam validate --lint and cfn-lint, on template.yaml and project.yaml
 	$(SAM) validate --lint --template template.yaml
-	$(CFN_LINT) template.yaml
+	$(SAM) validate --lint --template project.yaml
+	$(CFN_LINT) template.yaml project.yaml
 
-security: tools ## checkov on the template, bandit on the function, pip-audit on the layer pins
-	$(SECURITY)/checkov --framework cloudformation --file template.yaml --compact --quiet
+security: tools ## checkov on both templates, bandit on the functions, pip-audit on the layer pins
+	$(SECURITY)/checkov --framework cloudformation --file template.yaml --file project.yaml --compact --quiet
 	$(SECURITY)/bandit --quiet --recursive functions
 	$(SECURITY)/pip-audit --disable-pip --no-deps --requirement layers/dependencies/requirements.txt --vulnerability-service pypi
 

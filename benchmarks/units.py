@@ -96,6 +96,7 @@ def tables() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         TEMPLATE.create_tables(client)
+        TEMPLATE.create_secrets(boto3.client("secretsmanager", region_name="us-east-1"))
         yield client
 
 

@@ -94,6 +94,7 @@ class LocalStack:
         self._moto = start_moto(self.host, self._moto_port)
         dynamodb, sqs = self.client("dynamodb"), self.client("sqs")
         self.template.create_tables(dynamodb)
+        self.template.create_secrets(self.client("secretsmanager"))
         for queue in self.template.queues():
             self.queue_urls[queue] = sqs.create_queue(QueueName=queue)["QueueUrl"]
         for logical_id, function in self.template.functions().items():

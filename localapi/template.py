@@ -1,7 +1,7 @@
 """Read what the local stack needs from template.yaml, so the template stays the one source of truth.
 
 Every function with its triggers (HttpApi routes, a DynamoDB stream's event source mapping, a
-schedule), every table and queue, and the Parameters. A small reader is
+schedule), every table, queue and secret, and the Parameters. A small reader is
 written here rather than taken from cfn-lint or samtranslator: those pin boto3 and pydantic
 versions that clash with the runtime's, so they live in isolated tool environments (see the
 Makefile) and cannot be imported next to the functions. This reader understands the short-form
@@ -11,6 +11,9 @@ intrinsics and resolves the few (Ref, Sub, If, Equals, GetAtt) that environments
 from __future__ import annotations
 
 import re
+import secrets
+import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 LOCAL_ACCOUNT = "123456789012"
 LOCAL_REGION = "us-east-1"
 _SUB = re.compile(r"\$\{([^}!][^}]*)\}")
+_NO_VALUE = object()  # what Ref AWS::NoValue resolves to: the item or key is dropped
 
 
 class _Loader(yaml.SafeLoader):
@@ -124,17 +128,31 @@ class LocalTemplate:
     document: dict[str, Any]
     parameters: dict[str, str] = field(default_factory=dict)
     path: Path = TEMPLATE_PATH
+    stack_name: str = "local"
 
     @classmethod
-    def read(cls, path: Path = TEMPLATE_PATH, overrides: dict[str, str] | None = None) -> LocalTemplate:
-        document = load(path)
+    def read(
+        cls, path: Path = TEMPLATE_PATH, overrides: dict[str, str] | None = None, *, stack_name: str = "local"
+    ) -> LocalTemplate:
+        return cls.of(load(path), overrides, path=path, stack_name=stack_name)
+
+    @classmethod
+    def of(
+        cls,
+        document: dict[str, Any],
+        overrides: dict[str, str] | None = None,
+        *,
+        path: Path = TEMPLATE_PATH,
+        stack_name: str = "local",
+    ) -> LocalTemplate:
+        """A template document (as loaded, or as SAM translated it), its Parameters' defaults overridden."""
         declared = document.get("Parameters", {})
         unknown = sorted(set(overrides or {}) - set(declared))
         if unknown:
             raise ValueError(f"unknown template parameter(s): {', '.join(unknown)}")
         parameters = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
         parameters.update(overrides or {})
-        return cls(document, parameters, path)
+        return cls(document, parameters, path, stack_name)
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -239,6 +257,23 @@ class LocalTemplate:
             names.append(name)
         return names
 
+    def secrets(self) -> dict[str, dict[str, Any]]:
+        """Logical id -> the secret's properties, for every AWS::SecretsManager::Secret."""
+        return {name: r.get("Properties", {}) for name, r in self.of_type("AWS::SecretsManager::Secret").items()}
+
+    def create_secrets(self, client: Any) -> list[str]:
+        """Create every secret of the template through a Secrets Manager client (moto, locally), named by
+        its logical id (what `Ref` resolves to here), its value generated as GenerateSecretString asks."""
+        names = []
+        for logical_id, props in self.secrets().items():
+            value = props.get("SecretString")
+            if value is None:
+                length = int(props.get("GenerateSecretString", {}).get("PasswordLength", 32))
+                value = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
+            client.create_secret(Name=logical_id, SecretString=value)
+            names.append(logical_id)
+        return names
+
     def create_table_requests(self) -> list[dict[str, Any]]:
         """CreateTable arguments (plus TTL) built from the template's table definitions."""
         requests = []
@@ -261,22 +296,42 @@ class LocalTemplate:
         return requests
 
     def resolve(self, value: Any) -> Any:
-        """Resolve the intrinsics the environments use, against local values."""
+        """A value with its intrinsic functions resolved as CloudFormation would, every physical name
+        being the logical id (as the local stack names tables, queues and secrets); `AWS::NoValue`
+        drops the list item or the key it stands in."""
+        if isinstance(value, list):
+            return [item for item in (self.resolve(v) for v in value) if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
-        if "Ref" in value:
-            return self._ref(value["Ref"])
-        if "Fn::Sub" in value:
-            text = value["Fn::Sub"]
-            text = _SUB.sub(lambda m: str(self._ref(m.group(1))), text)
-            return text.replace("${!", "${")
-        if "Fn::If" in value:
-            condition, yes, no = value["Fn::If"]
+        if len(value) != 1 or not next(iter(value)).startswith(("Fn::", "Ref")):
+            resolved = {key: self.resolve(v) for key, v in value.items()}
+            return {key: v for key, v in resolved.items() if v is not _NO_VALUE}
+        ((function, argument),) = value.items()
+        if function == "Ref":
+            return _NO_VALUE if argument == "AWS::NoValue" else self._ref(argument)
+        if function == "Fn::GetAtt":
+            logical_id, attribute = argument.split(".", 1) if isinstance(argument, str) else argument
+            return self._get_att(logical_id, attribute)
+        if function == "Fn::Sub":
+            text, variables = (argument, {}) if isinstance(argument, str) else argument
+            return _SUB.sub(lambda m: str(self._sub(m.group(1), variables)), text).replace("${!", "${")
+        if function == "Fn::If":
+            condition, yes, no = argument
             return self.resolve(yes if self.condition(condition) else no)
-        if "Fn::GetAtt" in value:
-            logical_id, attribute = value["Fn::GetAtt"]
-            return f"arn:aws:local:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{logical_id}/{attribute}"
+        if function == "Fn::Join":
+            separator, items = argument
+            return separator.join(str(item) for item in self.resolve(items))
+        if function == "Fn::Select":
+            index, items = argument
+            return self.resolve(items)[int(self.resolve(index))]
         raise ValueError(f"intrinsic not supported locally: {value}")
+
+    def _sub(self, name: str, variables: dict[str, Any]) -> Any:
+        if name in variables:
+            return self.resolve(variables[name])
+        if "." in name and name.split(".", 1)[0] in self.resources:
+            return self._get_att(*name.split(".", 1))
+        return self._ref(name)
 
     def condition(self, name: str) -> bool:
         return self._holds(self.document["Conditions"][name])
@@ -295,11 +350,11 @@ class LocalTemplate:
             return any(self._holds(s) for s in spec["Fn::Or"])
         raise ValueError(f"condition not supported locally: {spec}")
 
-    def _ref(self, name: str) -> str:
+    def _ref(self, name: str) -> Any:
         pseudo = {
             "AWS::Region": LOCAL_REGION,
             "AWS::AccountId": LOCAL_ACCOUNT,
-            "AWS::StackName": "local",
+            "AWS::StackName": self.stack_name,
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
         }
@@ -307,8 +362,44 @@ class LocalTemplate:
             return pseudo[name]
         if name in self.parameters:
             return self.parameters[name]
-        if name in self.tables():
-            return self.table_name(name)
-        if name in self.resources:
-            return name
-        raise ValueError(f"unknown reference {name}")
+        if name not in self.resources:
+            raise ValueError(f"unknown reference {name}")
+        kind, props = self.resources[name]["Type"], self.resources[name].get("Properties", {})
+        region, account = LOCAL_REGION, LOCAL_ACCOUNT
+        refs: dict[
+            str, Callable[[], Any]
+        ] = {  # what Ref returns, by resource type (CloudFormation's "Return values"); else the name
+            "AWS::SecretsManager::Secret": lambda: f"arn:aws:secretsmanager:{region}:{account}:secret:{name}",
+            "AWS::SQS::Queue": lambda: f"https://sqs.{region}.amazonaws.com/{account}/{name}",
+            "AWS::SNS::Topic": lambda: f"arn:aws:sns:{region}:{account}:{name}",
+            "AWS::IAM::ManagedPolicy": lambda: f"arn:aws:iam::{account}:policy/{name}",
+            "AWS::Logs::LogGroup": lambda: self.resolve(props.get("LogGroupName", name)),
+            "AWS::IoT::RoleAlias": lambda: self.resolve(props.get("RoleAlias", name)),
+            "AWS::IoT::Policy": lambda: self.resolve(props.get("PolicyName", name)),
+        }
+        return refs[kind]() if kind in refs else name
+
+    def _get_att(self, name: str, attribute: str) -> str:
+        """What Fn::GetAtt returns, for the attributes templates here use; any other is refused."""
+        if name not in self.resources:
+            raise ValueError(f"unknown resource {name}")
+        kind = self.resources[name]["Type"]
+        region, account, ref = LOCAL_REGION, LOCAL_ACCOUNT, self._ref(name)
+        table = f"arn:aws:dynamodb:{region}:{account}:table/{ref}"
+        attributes = {
+            ("AWS::DynamoDB::Table", "Arn"): table,
+            ("AWS::DynamoDB::Table", "StreamArn"): f"{table}/stream/1970-01-01T00:00:00.000",
+            ("AWS::SQS::Queue", "Arn"): f"arn:aws:sqs:{region}:{account}:{name}",
+            ("AWS::SQS::Queue", "QueueName"): name,
+            ("AWS::Lambda::Function", "Arn"): f"arn:aws:lambda:{region}:{account}:function:{ref}",
+            ("AWS::Serverless::Function", "Arn"): f"arn:aws:lambda:{region}:{account}:function:{ref}",
+            ("AWS::IAM::Role", "Arn"): f"arn:aws:iam::{account}:role/{ref}",
+            ("AWS::Logs::LogGroup", "Arn"): f"arn:aws:logs:{region}:{account}:log-group:{ref}:*",
+            ("AWS::IoT::RoleAlias", "RoleAliasArn"): f"arn:aws:iot:{region}:{account}:rolealias/{ref}",
+            ("AWS::IoT::Policy", "Arn"): f"arn:aws:iot:{region}:{account}:policy/{ref}",
+            ("AWS::Events::Rule", "Arn"): f"arn:aws:events:{region}:{account}:rule/{ref}",
+            ("AWS::SNS::Topic", "TopicArn"): ref,
+        }
+        if (kind, attribute) not in attributes:
+            raise ValueError(f"Fn::GetAtt {name}.{attribute} ({kind}) is not supported locally")
+        return str(attributes[(kind, attribute)])

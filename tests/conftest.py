@@ -56,6 +56,7 @@ def pytest_sessionfinish(session, exitstatus):
     """A worker leaves what it proved for the main process; the main process, in `make test`
     (CHECK_RELIABILITY_DOC=1, every test run and passed), fails the run when docs/reliability.md's
     copy of the evidence table is not what the run proved."""
+    from tests.iam.calls import RECORDER  # noqa: PLC0415
     from tests.support import RUN  # noqa: PLC0415 - after the credentials above are in place
 
     worker = getattr(session.config, "workerinput", {}).get("workerid")
@@ -63,8 +64,17 @@ def pytest_sessionfinish(session, exitstatus):
         if os.environ.get(EVIDENCE):
             part = {key: sorted(map(list, value)) if key == "bad inputs" else value for key, value in RUN.items()}
             part["faults"] = sorted(RUN["faults"])
+            part["calls"] = sorted(map(list, RECORDER.calls))
             Path(os.environ[EVIDENCE], f"{worker}.json").write_text(json.dumps(part))
         return
+    calls = set(RECORDER.calls)
+    folder = os.environ.get(EVIDENCE)
+    for found in Path(folder).glob("gw*.json") if folder else []:
+        calls |= {tuple(call) for call in json.loads(found.read_text())["calls"]}
+    if calls and session.exitstatus == 0:
+        session.config.stash[ACCESS] = verdict = access_verdict(calls)
+        if verdict.denied:
+            session.exitstatus = 1
     if os.environ.get("CHECK_RELIABILITY_DOC") == "1" and session.exitstatus == 0:
         rows = evidence_rows(merged_evidence())
         if documented_rows() != rows:
@@ -73,6 +83,16 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 STALE_DOC = pytest.StashKey[list[str]]()
+ACCESS = pytest.StashKey[Any]()
+
+
+def access_verdict(calls: set[Any]) -> Any:
+    """The IAM engine on every AWS call the run's handlers made (tests/iam), each against its function's role."""
+    from tests.iam.policies import deployed, evaluate  # noqa: PLC0415
+
+    return evaluate(calls, deployed())
+
+
 DOC = Path(__file__).parents[1] / "docs" / "reliability.md"
 MARKERS = ("<!-- reliability-table -->", "<!-- /reliability-table -->")
 
@@ -112,6 +132,17 @@ def merged_evidence() -> dict[str, Any]:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    verdict = config.stash.get(ACCESS, None)
+    if verdict is not None:
+        write = terminalreporter.write_line
+        write("")
+        write("IAM: every AWS call the handlers made in this run, evaluated against its function's role (tests/iam):")
+        for denied in verdict.denied:
+            write(f"FAILED: denied: {denied}", red=True)
+        for unused in verdict.unused:
+            write(f"granted but not needed by any call of this run or by the platform: {unused}")
+        if not verdict.denied and not verdict.unused:
+            write("every call allowed; every grant needed")
     RUN = merged_evidence()
     if not (RUN["bad inputs"] or RUN["faults"] or RUN["concurrent"]):
         return

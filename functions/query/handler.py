@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from jobstatus.observability import logger, metrics
 from query.api import create_app
 from query.paging import PageTokens
+from query.secret import SecretKey, secrets_client
 from query.service import JobQueries
 from query.settings import QuerySettings
 from query.store import JobReads, dynamodb_client
@@ -22,19 +23,19 @@ def build_handler(
     settings: QuerySettings,
     *,
     dynamodb: Any = None,
+    secrets: Any = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Handler:
-    """The read handler. The client defaults to the deployed one; pass another (moto, a faulty one) to test."""
+    """The read handler. Clients default to the deployed ones; pass others (moto, a faulty one) to test."""
     reads = JobReads(
         dynamodb or dynamodb_client(settings.dynamodb_read_timeout_s),
         job_table=settings.job_status_table,
         ledger_table=settings.idempotency_table,
         sleep=sleep,
     )
-    queries = JobQueries(
-        reads, PageTokens(settings.page_token_key), silent_after_minutes=settings.silent_after_minutes, clock=clock
-    )
+    key = SecretKey(settings.page_token_secret, (lambda: secrets) if secrets is not None else secrets_client)
+    queries = JobQueries(reads, PageTokens(key), silent_after_minutes=settings.silent_after_minutes, clock=clock)
     app = create_app(queries)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

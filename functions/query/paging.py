@@ -2,8 +2,8 @@
 
 A token is `base64url(state).base64url(mac)`, the MAC an HMAC-SHA256 (truncated to 128 bits) over
 the request's scope (route, project, filter) and the state, keyed by a secret of the stack
-(template.yaml: PageTokenSecret). An edited, truncated or foreign token fails the MAC and is a 400
-that says nothing of why. Even a forged one could not reach another project: the keys a position
+(template.yaml: PageTokenSecret, read by query.secret). An edited, truncated or foreign token fails
+the MAC and is a 400 that says nothing of why. Even a forged one could not reach another project: the keys a position
 is rebuilt into always begin with the path's project_id (query.service).
 """
 
@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from typing import Any
 
 from jobstatus.errors import InvalidRequest
@@ -34,8 +35,8 @@ def _unb64(text: str) -> bytes:
 
 
 class PageTokens:
-    def __init__(self, key: str) -> None:
-        self._key = key.encode()
+    def __init__(self, key: Callable[[], str]) -> None:
+        self._key = key  # called when a token is first issued or read (query.secret.SecretKey)
 
     def issue(self, scope: str, state: Any) -> str:
         payload = _b64(json.dumps(state, separators=(",", ":")).encode())
@@ -51,5 +52,5 @@ class PageTokens:
             raise InvalidRequest(REFUSED) from None  # a valid MAC over bad state: a bug, still a 400
 
     def _mac(self, scope: str, payload: str) -> str:
-        digest = hmac.new(self._key, f"{scope}\n{payload}".encode(), hashlib.sha256).digest()
+        digest = hmac.new(self._key().encode(), f"{scope}\n{payload}".encode(), hashlib.sha256).digest()
         return _b64(digest[:_MAC_BYTES])

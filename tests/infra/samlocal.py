@@ -216,6 +216,9 @@ def sam_build(sam: str, folder: Path) -> Path:
 
 def _stage(build: Path, work: Path, port: int) -> Stage:
     TEMPLATE.create_tables(boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1"))
+    TEMPLATE.create_secrets(
+        boto3.client("secretsmanager", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
+    )
     # This stage's own copy: every container SAM starts mounts code from under `work`, which tells
     # this stage's containers apart (remove_containers) while the other sam local module runs.
     shutil.copytree(build, work / "build", symlinks=True)

@@ -25,13 +25,14 @@ def run(*command: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.tools
-def test_checkov_finds_no_failed_check(security: Path):
+@pytest.mark.parametrize("template", ["template.yaml", "project.yaml"])
+def test_checkov_finds_no_failed_check(security: Path, template: str):
     result = run(
         security / "checkov",
         "--framework",
         "cloudformation",
         "--file",
-        "template.yaml",
+        template,
         "--output",
         "json",
         "--quiet",

@@ -23,6 +23,7 @@ from report.store import JobStatusStore
 from sweep.handler import build_handler as build_sweep_handler
 from sweep.settings import SweepSettings
 from tests.events import Bus, Stream
+from tests.iam.calls import RECORDER
 from tests.support import (
     EVENTS_FUNCTION,
     JOB_TABLE,
@@ -34,6 +35,12 @@ from tests.support import (
 )
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def recorded(function: str, service: str) -> Any:
+    """A client (inside the test's mock) for this function's handler, its calls recorded for the IAM
+    evaluation at the end of the run (tests/iam, tests/conftest.py)."""
+    return RECORDER.attach(boto3.client(service, region_name="us-east-1"), function)
 
 
 def context() -> LambdaContext:
@@ -57,13 +64,14 @@ def ddb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         TEMPLATE.create_tables(client)
+        TEMPLATE.create_secrets(boto3.client("secretsmanager", region_name="us-east-1"))
         yield client
 
 
 @pytest.fixture
 def handler(ddb: Any) -> Invoke:
     """The report handler as deployed (template.yaml's environment, decorators), on moto's DynamoDB."""
-    lambda_handler = build_handler(report_settings(), dynamodb=ddb)
+    lambda_handler = build_handler(report_settings(), dynamodb=recorded(REPORT_FUNCTION, "dynamodb"))
     return lambda event: lambda_handler(event, context())
 
 
@@ -153,7 +161,8 @@ def reporter(ddb: Any, clock: Clock, request: pytest.FixtureRequest) -> Callable
     Where the test reads the stream, the writes run one at a time (SerializedClient): moto numbers
     stream records by the count it holds, so the report's concurrent writers can repeat a sequence
     number, and a stream read then never reaches its end (a worker spun for 18 minutes on it)."""
-    default = SerializedClient(ddb) if "stream" in request.fixturenames else ddb
+    own = recorded(REPORT_FUNCTION, "dynamodb")
+    default = SerializedClient(own) if "stream" in request.fixturenames else own
 
     def make(silent_after_minutes: int = 30, client: Any = None) -> Invoke:
         settings = report_settings(SILENT_AFTER_MINUTES=str(silent_after_minutes))
@@ -169,7 +178,13 @@ def reader(ddb: Any, clock: Clock) -> Callable[..., Invoke]:
 
     def make(silent_after_minutes: int = 30, client: Any = None) -> Invoke:
         settings = query_settings(SILENT_AFTER_MINUTES=str(silent_after_minutes))
-        lambda_handler = build_query_handler(settings, dynamodb=client or ddb, clock=clock, sleep=lambda s: None)
+        lambda_handler = build_query_handler(
+            settings,
+            dynamodb=client or recorded(QUERY_FUNCTION, "dynamodb"),
+            secrets=recorded(QUERY_FUNCTION, "secretsmanager"),
+            clock=clock,
+            sleep=lambda s: None,
+        )
         return lambda event: lambda_handler(event, context())
 
     return make
@@ -195,7 +210,7 @@ def consumer(ddb: Any) -> Callable[..., Invoke]:
         settings = NotifySettings.from_env(
             TEMPLATE.function(EVENTS_FUNCTION).environment | {"SILENT_AFTER_MINUTES": str(silent_after_minutes)}
         )
-        client = events or boto3.client("events", region_name="us-east-1")
+        client = events or recorded(EVENTS_FUNCTION, "events")
         lambda_handler = build_events_handler(settings, events=client, sleep=lambda s: None)
         return lambda event: lambda_handler(event, context())
 
@@ -210,7 +225,9 @@ def sweeper(ddb: Any, clock: Clock) -> Callable[..., Invoke]:
         settings = SweepSettings.from_env(
             TEMPLATE.function(SWEEP_FUNCTION).environment | {"SILENT_AFTER_MINUTES": str(silent_after_minutes)}
         )
-        lambda_handler = build_sweep_handler(settings, dynamodb=client or ddb, clock=clock)
+        lambda_handler = build_sweep_handler(
+            settings, dynamodb=client or recorded(SWEEP_FUNCTION, "dynamodb"), clock=clock
+        )
         return lambda event: lambda_handler(event, context())
 
     return make

@@ -1,0 +1,120 @@
+"""Each function's role against the AWS calls the function really makes, evaluated by an IAM policy engine.
+
+A workload drives every function through every kind of call it makes (a report with its confirmation
+publish, an oversized exceptions object, every read route and a second page, a stream batch, a
+silence sweep), its clients recorded by a botocore hook (tests/iam/calls.py). The engine then
+evaluates each call against the function's role as SAM translates template.yaml, and the platform's
+own needs (the stream mapping, its on-failure queue, logs, X-Ray, the schedule) against theirs.
+The whole run's calls are evaluated the same way when `make test` ends (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from notify.handler import build_handler as build_events_handler
+from notify.settings import NotifySettings
+from query.handler import build_handler as build_query_handler
+from report.handler import build_handler as build_report_handler
+from sweep.handler import build_handler as build_sweep_handler
+from sweep.settings import SweepSettings
+from tests.iam.calls import RECORDER, CallRecorder
+from tests.iam.policies import deployed, evaluate, requests, roles, simulate
+from tests.integration.conftest import context, query_settings, report_settings
+from tests.support import EVENTS_FUNCTION, PROJECT, SWEEP_FUNCTION, TEMPLATE, event, get_event, job, load_event, report
+
+TOPIC_PREFIX = "hw/events/messages/"
+
+
+@pytest.fixture
+def recorded_calls(ddb, stream, clock) -> set[tuple[str, str, str]]:
+    """Every kind of call each function makes, recorded as IAM requests."""
+    recorder = CallRecorder()
+
+    def client(function: str, service: str) -> Any:
+        # this test's own record, and the run's (the evaluation at the end of make test sees them too)
+        return RECORDER.attach(recorder.attach(boto3.client(service, region_name="us-east-1"), function), function)
+
+    settings = report_settings(
+        CONFIRM_TOPIC_PUBLISH="true", CONFIRM_TOPIC_PREFIX=TOPIC_PREFIX, SILENT_AFTER_MINUTES="1"
+    )
+    report_handler = build_report_handler(
+        settings,
+        dynamodb=client("JobReportFunction", "dynamodb"),
+        iot_data=client("JobReportFunction", "iot-data"),
+        clock=clock,
+    )
+    read_handler = build_query_handler(
+        query_settings(SILENT_AFTER_MINUTES="1"),
+        dynamodb=client("JobQueryFunction", "dynamodb"),
+        secrets=client("JobQueryFunction", "secretsmanager"),
+        clock=clock,
+    )
+    events_handler = build_events_handler(
+        NotifySettings.from_env(TEMPLATE.function(EVENTS_FUNCTION).environment | {"SILENT_AFTER_MINUTES": "1"}),
+        events=client(EVENTS_FUNCTION, "events"),
+    )
+    sweep_handler = build_sweep_handler(
+        SweepSettings.from_env(TEMPLATE.function(SWEEP_FUNCTION).environment | {"SILENT_AFTER_MINUTES": "1"}),
+        dynamodb=client(SWEEP_FUNCTION, "dynamodb"),
+        clock=clock,
+    )
+
+    def ok(response: dict[str, Any]) -> dict[str, Any]:
+        assert response["statusCode"] == 200, response["body"]
+        return dict(json.loads(response["body"]))
+
+    # reports: the seed (with its confirmation topic), and a job whose exceptions live in its history item
+    ok(report_handler(load_event("report/seed.json"), context()))
+    large = {"error_type": "X", "trace": "x" * 40_000}
+    ok(report_handler(event(report(job(job_id=7, status="job_running_exception", exceptions=large))), context()))
+
+    # every read route, and a second page (a token, signed with the key from Secrets Manager)
+    def read(path: str, query: str = "") -> dict[str, Any]:
+        return ok(read_handler(get_event(path, query), context()))
+
+    read(f"/v1/{PROJECT}/edgesrv/jobs/99270")
+    assert read(f"/v1/{PROJECT}/edgesrv/jobs/7")["job"]["exceptions"] == large
+    first = read(f"/v1/{PROJECT}/edgesrv/jobs", "limit=1")
+    read(f"/v1/{PROJECT}/edgesrv/jobs", f"limit=1&next_token={first['next_token']}")
+    read(f"/v1/{PROJECT}/edgesrv/jobs/99270/history")
+    read(f"/v1/{PROJECT}/edgesrv/job-report", "message_id=uuid")
+    # the stream's changes published; then a job that goes silent, marked by the sweep, published too
+    ok(report_handler(event(report(job(job_id=8, status="job_running"))), context()))
+    assert events_handler(stream.batch(), context()) == {"batchItemFailures": []}
+    clock.advance(300)
+    assert sweep_handler({}, context())["marked"] >= 1
+    assert events_handler(stream.batch(), context()) == {"batchItemFailures": []}
+    return recorder.calls
+
+
+def test_every_call_is_allowed_by_its_functions_role_and_every_grant_is_needed(recorded_calls):
+    template = deployed()
+    verdict = evaluate(recorded_calls, template)
+    assert verdict.denied == []
+    # No grant is there for nothing: each is needed by a recorded call or by the platform.
+    assert verdict.unused == []
+    # Every function made calls, of the kinds its code makes.
+    functions = {function for function, _, _ in recorded_calls}
+    assert functions == {"JobReportFunction", "JobQueryFunction", "JobEventsFunction", "SilenceSweepFunction"}
+
+
+def test_deleting_any_grant_denies_a_call_or_a_need_that_relied_on_it(recorded_calls):
+    template = deployed()
+    granted = roles(template)
+    cases = requests(recorded_calls, template, granted)
+    evaluated = sorted({name for name, role in granted.items() if role.arn in {c["principal"] for c in cases}})
+    # Every statement of every role evaluated, deleted in turn: all of them in one run of the engine.
+    variants = [(name, statement["Sid"]) for name in evaluated for _, statement in granted[name].statements()]
+    batch = []
+    for name, sid in variants:
+        for item in requests(recorded_calls, template, granted | {name: granted[name].without(sid)}):
+            batch.append({**item, "id": f"{name} without {sid}|{item['id']}"})
+    decisions = simulate(batch)
+    denied = {d["id"].split("|")[0] for d in decisions if d["decision"] != "Allowed"}
+    assert denied == {f"{name} without {sid}" for name, sid in variants}
+    assert len(variants) >= 20  # the four functions' roles and the schedule's
