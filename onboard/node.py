@@ -50,9 +50,19 @@ Running it again with the same arguments changes nothing. The cases:
 A new identity is written to OUT (the key, the certificate, then device.json) before it is
 attached, so that a run that fails after creating a certificate is completed by the next run.
 
-At scale, a fleet does not run this per device: AWS IoT fleet provisioning (by claim, or by
-trusted user), just-in-time provisioning or registration (JITP, JITR) with the manufacturer's CA,
-or bulk registration (StartThingRegistrationTask). docs/onboarding-node.md compares them.
+The project's role alias and policy must exist in the region, or nothing is done.
+
+At scale, a fleet is not registered one command per device but by AWS IoT itself
+(https://docs.aws.amazon.com/iot/latest/developerguide/iot-provision.html); none of it is built here:
+- JITP and JITR: each device carries a unique certificate from the manufacturer's CA, registered
+  with AWS IoT; on the device's first connection a provisioning template (JITP), or a rule and a
+  function of your own (JITR), registers the certificate, creates the thing, attaches the policy.
+- Fleet provisioning by claim: the devices share a claim certificate that may only call
+  CreateKeysAndCertificate or CreateCertificateFromCsr, then RegisterThing with a template (here:
+  set project_id, attach the project's policy). By trusted user: an installer's app gets a
+  5-minute claim certificate (CreateProvisioningClaim) for the device.
+- Bulk registration: StartThingRegistrationTask, with a template and a file of devices in S3.
+docs/onboarding-node.md has the links.
 """
 
 from __future__ import annotations
@@ -109,6 +119,7 @@ class Project:
 
 
 def project_from_stack(cloudformation: Any, stack: str) -> Project:
+    """The project that the outputs of its project.yaml stack name."""
     (found,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
     outputs = {output["OutputKey"]: output["OutputValue"] for output in found.get("Outputs", [])}
     if missing := sorted(STACK_OUTPUTS.keys() - outputs.keys()):
