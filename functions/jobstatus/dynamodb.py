@@ -1,22 +1,24 @@
-"""DynamoDB through botocore: the client, the AttributeValue form, item sizes, and what a failure means.
+"""DynamoDB, once for every function: a table's calls, the AttributeValue form, item sizes, fan-out.
 
-Every function's data-access module builds on this; nothing else in a function touches DynamoDB.
-The functions use botocore, not boto3: `import boto3` pulls in s3transfer, about 30 ms of cold
-start for nothing a DynamoDB function uses (make bench).
+Every function's data-access module is a list of intents built on `Table`; nothing else in a
+function touches DynamoDB. A call's SDK failure becomes the domain fault it means
+(`jobstatus.aws.fault`); a conditional write's failed condition is an answer (`ConditionFailed`,
+with the item as it was), not an exception, where the caller asks for it.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-import botocore.session
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from jobstatus.aws import backoff_s, error_code, fault
 from jobstatus.errors import DependencyUnavailable
 
 Item = dict[str, Any]  # one item in DynamoDB's AttributeValue form
@@ -34,66 +36,136 @@ BATCH_ATTEMPTS = 6
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 0.8
 
 
-def backoff_s(attempt: int, base_s: float = BACKOFF_BASE_S, cap_s: float = BACKOFF_CAP_S) -> float:
-    """Full jitter: a random wait below a capped exponential. It guards nothing, so a
-    non-cryptographic generator is right."""
-    return random.uniform(0, min(cap_s, base_s * 2**attempt))  # noqa: S311 # nosec B311
+@dataclass(frozen=True, slots=True)
+class ConditionFailed:
+    """A conditional write whose condition did not hold: nothing was written. `item` is the item as
+    it was (ReturnValuesOnConditionCheckFailure=ALL_OLD), None when there was none."""
+
+    item: Item | None
 
 
-def batch_get(
-    call: Callable[..., Any], table: str, keys: list[Item], *, sleep: Callable[[float], None]
-) -> tuple[list[Item], list[Item]]:
-    """The items of up to BATCH_GET_SIZE keys of one table, strongly consistent, through `call`
-    (a store's call wrapper, which turns SDK errors into domain faults): (found, keys still
-    unprocessed after BATCH_ATTEMPTS). The caller decides what keys left over mean."""
-    request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
-    found: list[Item] = []
-    for attempt in range(BATCH_ATTEMPTS):
-        response = call("batch_get_item", RequestItems=request)
-        found += response.get("Responses", {}).get(table, [])
-        request = response.get("UnprocessedKeys") or {}
-        if not request:
-            return found, []
-        if attempt + 1 < BATCH_ATTEMPTS:
-            sleep(backoff_s(attempt))
-    return found, list(request[table]["Keys"])
+class Table:
+    """The calls this service makes of one table, through one shared client."""
+
+    def __init__(self, client: Any, name: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.client = client
+        self.name = name
+        self._sleep = sleep
+
+    def call(self, operation: str, **request: Any) -> Any:
+        """One call on this table; an SDK failure becomes the domain fault it means."""
+        try:
+            return getattr(self.client, operation)(TableName=self.name, **request)
+        except (ClientError, BotoCoreError) as exc:
+            raise fault(exc) from exc
+
+    def write(self, operation: str, **request: Any) -> Any:
+        """A conditional write (UpdateItem, PutItem): its answer, or ConditionFailed with the item as it was."""
+        try:
+            return getattr(self.client, operation)(
+                TableName=self.name, ReturnValuesOnConditionCheckFailure="ALL_OLD", **request
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return ConditionFailed(exc.response.get("Item"))
+            raise fault(exc) from exc
+        except BotoCoreError as exc:
+            raise fault(exc) from exc
+
+    def get(self, key: Item, attributes: Sequence[str] = ()) -> Item | None:
+        """The item (strongly consistent), or only these attributes of it; None when there is none."""
+        request: dict[str, Any] = {"Key": key, "ConsistentRead": True}
+        if attributes:
+            names = {f"#a{i}": name for i, name in enumerate(attributes)}
+            request |= {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+        found: Item | None = self.call("get_item", **request).get("Item")
+        return found
+
+    def query(self, **request: Any) -> tuple[list[Item], Item | None]:
+        """One page of a Query: its items, and the key to go on from (None on the last page)."""
+        response = self.call("query", **request)
+        return response.get("Items", []), response.get("LastEvaluatedKey")
+
+    def read_batch(self, keys: list[Item]) -> tuple[list[Item], list[Item]]:
+        """The items of up to BATCH_GET_SIZE keys, strongly consistent: (found, keys still unprocessed
+        after BATCH_ATTEMPTS). The caller decides what keys left over mean."""
+        request: dict[str, Any] = {self.name: {"Keys": keys, "ConsistentRead": True}}
+        found: list[Item] = []
+        for attempt in range(BATCH_ATTEMPTS):
+            response = self._batch("batch_get_item", request)
+            found += response.get("Responses", {}).get(self.name, [])
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found, []
+            if attempt + 1 < BATCH_ATTEMPTS:
+                self._sleep(backoff_s(attempt, BACKOFF_BASE_S, BACKOFF_CAP_S))
+        return found, list(request[self.name]["Keys"])
+
+    def read_many(self, keys: Sequence[Item], pool: Executor) -> tuple[list[Item], list[Item]]:
+        """The items of any number of keys: BATCH_GET_SIZE keys a call, the calls at once; (found, keys
+        still unprocessed after the retries)."""
+        found: list[Item] = []
+        unprocessed: list[Item] = []
+        tasks = [partial(self.read_batch, chunk) for chunk in chunked(keys, BATCH_GET_SIZE)]
+        for items, left in in_parallel(pool, tasks):
+            found += items
+            unprocessed += left
+        return found, unprocessed
+
+    def write_batch(self, items: list[Item]) -> None:
+        """Put up to BATCH_WRITE_SIZE items; DependencyUnavailable unless all landed after BATCH_ATTEMPTS."""
+        request: dict[str, Any] = {self.name: [{"PutRequest": {"Item": item}} for item in items]}
+        for attempt in range(BATCH_ATTEMPTS):
+            request = self._batch("batch_write_item", request).get("UnprocessedItems") or {}
+            if not request:
+                return
+            if attempt + 1 < BATCH_ATTEMPTS:
+                self._sleep(backoff_s(attempt, BACKOFF_BASE_S, BACKOFF_CAP_S))
+        raise DependencyUnavailable("DynamoDB left items unprocessed after retries")
+
+    def _batch(self, operation: str, request: dict[str, Any]) -> Any:
+        try:
+            return getattr(self.client, operation)(RequestItems=request)
+        except (ClientError, BotoCoreError) as exc:
+            raise fault(exc) from exc
 
 
-# DynamoDB answers in milliseconds: a call still unanswered after this is a fault worth retrying.
-DEFAULT_READ_TIMEOUT_S = 2.0
+def in_parallel[T](pool: Executor, tasks: Sequence[Callable[[], T]]) -> list[T]:
+    """Calls that do not depend on each other, at once; their results in order. Every call finishes
+    before the first error, if any, is raised: a caller that retries never races its own writes.
+    The last call runs on the caller's thread (a single one needs no hand-off at all)."""
+    futures: list[Future[T]] = [pool.submit(task) for task in tasks[:-1]]
+    results: list[T] = []
+    errors: list[BaseException] = []
+    last: list[T] = []
+    if tasks:
+        try:
+            last.append(tasks[-1]())
+        except Exception as exc:  # noqa: BLE001 - kept, then raised once every call has finished
+            errors.append(exc)
+    for future in futures:
+        if (error := future.exception()) is not None:
+            errors.append(error)
+        else:
+            results.append(future.result())
+    if errors:
+        raise errors[0]
+    return results + last
 
 
-def dynamodb_client(*, max_pool_connections: int = 10, read_timeout_s: float = DEFAULT_READ_TIMEOUT_S) -> Any:
-    """One client per execution environment, shared by every call and thread (botocore clients are thread-safe).
+def chunked[T](items: Sequence[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
 
-    Timeouts are short because DynamoDB answers in milliseconds (the read timeout is a setting,
-    2 s by default); botocore's standard retry mode retries throttling and 5xx with backoff.
-    Worst case per call: 3 attempts x 3 s plus backoff, and each function's timeout
-    (template.yaml) allows for its sequential calls.
 
-    Client-side parameter validation is off, as botocore documents for performance: every
-    request is built by this service's own code, the tests send each shape to moto, and
-    DynamoDB validates again on its side (a refused request is a 500, see `fault`). It saves
-    about 5% of the CPU per 1-job report and 10% per 25-job report (make bench).
-    """
-    return botocore.session.get_session().create_client(
-        "dynamodb",
-        config=Config(
-            connect_timeout=1,
-            read_timeout=read_timeout_s,
-            retries={"mode": "standard", "total_max_attempts": 3},
-            max_pool_connections=max_pool_connections,
-            tcp_keepalive=True,
-            parameter_validation=False,
-        ),
-    )
+# --- the AttributeValue form ---------------------------------------------------------------------
 
 
 def serialize(value: Any) -> dict[str, Any]:
     """A JSON value as a DynamoDB AttributeValue.
 
     boto3's TypeSerializer does this, but importing boto3 costs about 30 ms of cold start (see
-    the module docstring). Inputs are already validated: str, bool, None, int, Decimal, list, dict.
+    jobstatus.aws). Inputs are already validated: str, bool, None, int, Decimal, list, dict.
     """
     if isinstance(value, str):
         return {"S": value}
@@ -128,6 +200,11 @@ def deserialize(value: dict[str, Any]) -> Any:
     raise ValueError(f"unexpected attribute type {kind}")
 
 
+def values(item: Item) -> dict[str, Any]:
+    """An item as plain values, attribute by attribute."""
+    return {name: deserialize(value) for name, value in item.items()}
+
+
 def item_size(item: Item) -> int:
     """Bytes as DynamoDB counts them for the 400 KB limit and for capacity units.
 
@@ -152,36 +229,3 @@ def _value_size(value: dict[str, Any]) -> int:
     if kind == "L":
         return 3 + sum(_value_size(v) + 1 for v in data)
     raise ValueError(f"unexpected attribute type {kind}")
-
-
-def write_units(item: Item) -> int:
-    """On-demand write request units for one put of this item (1 per started KB)."""
-    return max(1, -(-item_size(item) // 1024))
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def fault(exc: ClientError | BotoCoreError) -> Exception:
-    """Throttling, 5xx and network faults are retryable (503); a refused request is a bug (500)."""
-    if isinstance(exc, ClientError) and error_code(exc) == "ValidationException":
-        return RuntimeError(f"DynamoDB refused a request: {exc}")
-    return DependencyUnavailable(type(exc).__name__)
-
-
-def call(client: Any, operation: str, **request: Any) -> Any:
-    """One DynamoDB call; an SDK failure becomes the domain fault it means (`fault`)."""
-    try:
-        return getattr(client, operation)(**request)
-    except (ClientError, BotoCoreError) as exc:
-        raise fault(exc) from exc
-
-
-def in_parallel[T](pool: Executor, tasks: Sequence[Callable[[], T]]) -> list[T]:
-    """Calls that do not depend on each other, at once on the pool; results in order (a single one
-    runs on the caller's thread, with no hand-off)."""
-    if len(tasks) == 1:
-        return [tasks[0]()]
-    futures = [pool.submit(task) for task in tasks]
-    return [future.result() for future in futures]

@@ -117,6 +117,11 @@ def job_pk(project_id: str, job_id: int) -> str:
     return f"{project_id}#JOB#{job_id}"
 
 
+def current_key(pk: str) -> dict[str, dict[str, str]]:
+    """The key of a job's current item, in DynamoDB's AttributeValue form."""
+    return {"pk": {"S": pk}, "sk": {"S": CURRENT_SK}}
+
+
 def message_pk(project_id: str, message_id: str) -> str:
     """Where the statuses of jobs reported without a job_id are kept."""
     return f"{project_id}#MSG#{message_id}"

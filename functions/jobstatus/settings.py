@@ -8,7 +8,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobstatus.dynamodb import DEFAULT_READ_TIMEOUT_S
+from jobstatus.aws import DEFAULT_READ_TIMEOUT_S
 
 
 class Settings(BaseModel):

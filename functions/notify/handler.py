@@ -11,7 +11,6 @@ the batch goes to the on-failure queue. Nothing is dropped silently.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from typing import Any, cast
@@ -19,7 +18,7 @@ from typing import Any, cast
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from jobstatus.dynamodb import deserialize
+from jobstatus.dynamodb import values
 from jobstatus.observability import count, logger, metrics
 from notify.changes import RESUMED, STATUS_CHANGED, WENT_SILENT, Event, events_of
 from notify.publisher import EventPublisher, events_client
@@ -34,55 +33,64 @@ class Undelivered(Exception):
 
 
 class PublishingProcessor(BatchProcessor):
-    """Powertools' DynamoDB streams processor, publishing the whole batch's events together."""
+    """Powertools' DynamoDB streams processor, publishing the whole batch's events together.
+
+    On Powertools' documented extension points ("Extending BatchProcessor"): `_process_record` fails
+    every record after the first failure unhandled, as Powertools' own SqsFifoPartialProcessor does;
+    `success_handler` keeps each record's events; `_clean`, after every record, publishes them all
+    and fails every record from the first one whose events were not delivered.
+    """
 
     def __init__(self, publisher: EventPublisher) -> None:
         super().__init__(event_type=EventType.DynamoDBStreams)
         self._publisher = publisher
+        self.published: list[Event] = []  # the events delivered, of the records that succeed
+        self.undelivered = 0  # the events of the records failed because one was not delivered
+        self._planned: list[tuple[dict[str, Any], list[Event]]] = []
 
-    def process(self) -> list[tuple[Any, ...]]:
-        planned: list[tuple[DynamoDBRecord, list[Event]]] = []
-        outcomes: list[tuple[Any, ...]] = []
-        failing = False
-        for raw in self.records:
-            record = cast(DynamoDBRecord, self._to_batch_type(record=raw, event_type=self.event_type))
-            if failing:
-                outcomes.append(self._fail(record, "an earlier record of the batch failed"))
-                continue
-            try:
-                planned.append((record, list(self.handler(record=record))))
-            except Exception:  # noqa: BLE001 - the record fails, is retried, and goes to the on-failure queue
-                outcomes.append(self.failure_handler(record=record, exception=sys.exc_info()))
-                failing = True
-        # Every planned record comes before the first record that failed above, so only a delivery
-        # failure can fail it now.
-        undelivered = self._publisher.publish([event for _, events in planned for event in events])
-        published = failed = 0
-        stuck = False
-        for record, events in planned:
-            if stuck or any(event.event_id in undelivered for event in events):
-                stuck = True
-                failed += len(events)
-                outcomes.append(self._fail(record, "an event was not delivered after retries"))
-                continue
-            published += len(events)
-            for event in events:
-                count(TYPE_METRICS[event.detail_type])
-                if (
-                    event.detail_type == STATUS_CHANGED
-                    and event.detail["category"] != event.detail["previous_category"]
-                ):
-                    count(f"JobsEntered{event.detail['category'].title()}")
-            outcomes.append(self.success_handler(record=record, result=len(events)))
-        count("EventsPublished", published)
-        if failed:
-            count("EventsFailed", failed)
-        count("PutEventsCalls", self._publisher.calls)
-        return outcomes
+    def _prepare(self) -> None:
+        super()._prepare()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
+        self._planned, self.published, self.undelivered = [], [], 0
 
-    def _fail(self, record: DynamoDBRecord, why: str) -> tuple[Any, ...]:
+    def _process_record(self, record: dict[str, Any]) -> tuple[Any, ...]:
+        if self.fail_messages:
+            return self._fail(record, "an earlier record of the batch failed")
+        return cast(tuple[Any, ...], super()._process_record(record))
+
+    def success_handler(self, record: dict[str, Any], result: Any) -> tuple[Any, ...]:
+        self._planned.append((record, list(result)))
+        return cast(tuple[Any, ...], super().success_handler(record, result))
+
+    def _clean(self) -> None:
+        undelivered = self._publisher.publish([event for _, events in self._planned for event in events])
+        first = next(
+            (i for i, (_, events) in enumerate(self._planned) if any(e.event_id in undelivered for e in events)),
+            len(self._planned),
+        )
+        failed = {id(record) for record, _ in self._planned[first:]}
+        self.success_messages[:] = [m for m in self.success_messages if id(m) not in failed]
+        for record, _ in self._planned[first:]:
+            self._fail(record, "an event was not delivered after retries")
+        self.published = [event for _, events in self._planned[:first] for event in events]
+        self.undelivered = sum(len(events) for _, events in self._planned[first:])
+        # batchItemFailures from every failed record (or, when every record failed, an error)
+        super()._clean()  # type: ignore[no-untyped-call]
+
+    def _fail(self, record: dict[str, Any], why: str) -> tuple[Any, ...]:
         error = Undelivered(why)
-        return cast(tuple[Any, ...], self.failure_handler(record=record, exception=(Undelivered, error, None)))
+        return cast(
+            tuple[Any, ...], self.failure_handler(record=DynamoDBRecord(record), exception=(Undelivered, error, None))
+        )
+
+
+def count_events(processor: PublishingProcessor) -> None:
+    for event in processor.published:
+        count(TYPE_METRICS[event.detail_type])
+        if event.detail_type == STATUS_CHANGED and event.detail["category"] != event.detail["previous_category"]:
+            count(f"JobsEntered{event.detail['category'].title()}")
+    count("EventsPublished", len(processor.published))
+    if processor.undelivered:
+        count("EventsFailed", processor.undelivered)
 
 
 def build_handler(
@@ -95,8 +103,8 @@ def build_handler(
         images = record.dynamodb.raw_event if record.dynamodb is not None else {}
         old, new = images.get("OldImage"), images.get("NewImage")
         return events_of(
-            {k: deserialize(v) for k, v in old.items()} if old else None,
-            {k: deserialize(v) for k, v in new.items()} if new else None,
+            values(old) if old else None,
+            values(new) if new else None,
             silent_after_minutes=settings.silent_after_minutes,
         )
 
@@ -105,9 +113,13 @@ def build_handler(
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         publisher = EventPublisher(client, bus_name=settings.event_bus_name, sleep=sleep)
         processor = PublishingProcessor(publisher)
-        response = process_partial_response(
-            event=event, record_handler=record_events, processor=processor, context=context
-        )
+        try:
+            response = process_partial_response(
+                event=event, record_handler=record_events, processor=processor, context=context
+            )
+        finally:
+            count_events(processor)
+            count("PutEventsCalls", publisher.calls)
         logger.info(
             "stream batch",
             extra={

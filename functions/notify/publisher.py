@@ -14,11 +14,9 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.session
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from jobstatus.dynamodb import backoff_s
+from jobstatus.aws import backoff_s, client
 from jobstatus.jsonvalue import dumps
 from jobstatus.observability import logger
 from notify.changes import SOURCE, Event
@@ -30,10 +28,7 @@ BACKOFF_BASE_S, BACKOFF_CAP_S = 0.1, 1.0
 
 
 def events_client() -> Any:
-    return botocore.session.get_session().create_client(
-        "events",
-        config=Config(connect_timeout=1, read_timeout=3, retries={"mode": "standard", "total_max_attempts": 3}),
-    )
+    return client("events", read_timeout_s=3)
 
 
 def entry_size(entry: dict[str, Any]) -> int:

@@ -8,13 +8,14 @@ from typing import Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
 
+from jobstatus import aws
 from jobstatus.observability import logger, metrics
 from query.api import create_app
 from query.paging import PageTokens
 from query.secret import SecretKey, secrets_client
 from query.service import JobQueries
 from query.settings import QuerySettings
-from query.store import JobReads, dynamodb_client
+from query.store import READERS, JobReads
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]  # (event, Lambda context) -> response
 
@@ -29,7 +30,7 @@ def build_handler(
 ) -> Handler:
     """The read handler. Clients default to the deployed ones; pass others (moto, a faulty one) to test."""
     reads = JobReads(
-        dynamodb or dynamodb_client(settings.dynamodb_read_timeout_s),
+        dynamodb or aws.client("dynamodb", pool=READERS, read_timeout_s=settings.dynamodb_read_timeout_s),
         job_table=settings.job_status_table,
         ledger_table=settings.idempotency_table,
         sleep=sleep,

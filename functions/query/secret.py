@@ -15,20 +15,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import botocore.session
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from jobstatus.dynamodb import fault
+from jobstatus.aws import client, fault
 
 MIN_KEY_CHARS = 16
 
 
 def secrets_client() -> Any:
-    return botocore.session.get_session().create_client(
-        "secretsmanager",
-        config=Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 3}),
-    )
+    return client("secretsmanager")
 
 
 class SecretKey:

@@ -14,17 +14,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from jobstatus import dynamodb, model
-from jobstatus.dynamodb import BATCH_GET_SIZE, Item, batch_get, call, deserialize, in_parallel
+from jobstatus import model
+from jobstatus.dynamodb import Item, Table, in_parallel, values
 from jobstatus.errors import DependencyUnavailable
 
 READERS = 16  # parallel calls: one per shard of a category
 T = TypeVar("T")
 Record = dict[str, Any]  # an item as plain values
-
-
-def dynamodb_client(read_timeout_s: float = dynamodb.DEFAULT_READ_TIMEOUT_S) -> Any:
-    return dynamodb.dynamodb_client(max_pool_connections=READERS, read_timeout_s=read_timeout_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +41,6 @@ class IndexPage:
     last: Item | None  # where the partition goes on, None when it is done
 
 
-def _values(item: Item) -> Record:
-    return {name: deserialize(value) for name, value in item.items()}
-
-
 class JobReads:
     def __init__(
         self,
@@ -59,14 +51,9 @@ class JobReads:
         pool: ThreadPoolExecutor | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._client = client
-        self._job_table = job_table
-        self._ledger_table = ledger_table
+        self._jobs = Table(client, job_table, sleep=sleep)
+        self._ledger = Table(client, ledger_table, sleep=sleep)
         self._pool = pool or ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="ddb-read")
-        self._sleep = sleep
-
-    def _call(self, operation: str, **request: Any) -> Any:
-        return call(self._client, operation, **request)
 
     def _parallel(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
         return in_parallel(self._pool, tasks)
@@ -74,45 +61,27 @@ class JobReads:
     # --- items ------------------------------------------------------------------------------
 
     def current(self, project_id: str, job_id: int) -> Record | None:
-        key = {"pk": {"S": model.job_pk(project_id, job_id)}, "sk": {"S": model.CURRENT_SK}}
-        item = self._call("get_item", TableName=self._job_table, Key=key, ConsistentRead=True).get("Item")
-        return _values(item) if item else None
+        item = self._jobs.get(model.current_key(model.job_pk(project_id, job_id)))
+        return values(item) if item else None
 
     def currents(self, pks: Iterable[str]) -> dict[str, Record]:
-        """The current items of these pks (absent ones left out): BatchGetItem, 100 keys a call, at once."""
-        keys = [{"pk": {"S": pk}, "sk": {"S": model.CURRENT_SK}} for pk in dict.fromkeys(pks)]
-        chunks = [keys[i : i + BATCH_GET_SIZE] for i in range(0, len(keys), BATCH_GET_SIZE)]
-        found: dict[str, Record] = {}
-        for items in self._parallel([partial(self._batch_get, chunk) for chunk in chunks]):
-            found.update((item["pk"]["S"], _values(item)) for item in items)
-        return found
-
-    def _batch_get(self, keys: list[Item]) -> list[Item]:
-        items, unprocessed = batch_get(self._call, self._job_table, keys, sleep=self._sleep)
+        """The current items of these pks (absent ones left out), all at once."""
+        items, unprocessed = self._jobs.read_many([model.current_key(pk) for pk in dict.fromkeys(pks)], self._pool)
         if unprocessed:  # a page must be whole: the caller retries (503)
             raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
-        return items
+        return {item["pk"]["S"]: values(item) for item in items}
 
     def items(self, keys: Sequence[tuple[str, str]], attributes: Sequence[str]) -> list[Record | None]:
         """These attributes of these (pk, sk) items, or None for an absent one, all at once."""
         return self._parallel([partial(self._item, pk, sk, attributes) for pk, sk in keys])
 
     def _item(self, pk: str, sk: str, attributes: Sequence[str]) -> Record | None:
-        names = {f"#a{i}": name for i, name in enumerate(attributes)}
-        item = self._call(
-            "get_item",
-            TableName=self._job_table,
-            Key={"pk": {"S": pk}, "sk": {"S": sk}},
-            ConsistentRead=True,
-            ProjectionExpression=", ".join(names),
-            ExpressionAttributeNames=names,
-        ).get("Item")
-        return _values(item) if item else None
+        item = self._jobs.get({"pk": {"S": pk}, "sk": {"S": sk}}, attributes)
+        return values(item) if item else None
 
     def ledger(self, project_id: str, message_id: str) -> Record | None:
-        key = {"pk": {"S": model.ledger_pk(project_id, message_id)}}
-        item = self._call("get_item", TableName=self._ledger_table, Key=key, ConsistentRead=True).get("Item")
-        return _values(item) if item else None
+        item = self._ledger.get({"pk": {"S": model.ledger_pk(project_id, message_id)}})
+        return values(item) if item else None
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -129,7 +98,6 @@ class JobReads:
             names["#isk"] = f"{read.index}sk"
             values[":low"], values[":high"] = {"S": read.sort_range[0]}, {"S": read.sort_range[1]}
         request: dict[str, Any] = {
-            "TableName": self._job_table,
             "IndexName": read.index,
             "KeyConditionExpression": condition,
             "Limit": read.limit,
@@ -143,8 +111,8 @@ class JobReads:
         request["ExpressionAttributeValues"] = values
         if read.start is not None:
             request["ExclusiveStartKey"] = read.start
-        response = self._call("query", **request)
-        return IndexPage(keys=response.get("Items", []), last=response.get("LastEvaluatedKey"))
+        keys, last = self._jobs.query(**request)
+        return IndexPage(keys=keys, last=last)
 
     def history(
         self, project_id: str, job_id: int, *, since: int, until: int, limit: int, start_sk: str | None
@@ -152,7 +120,6 @@ class JobReads:
         """History items of a job, newest create_time first, and the sort key to go on from (or None)."""
         pk = model.job_pk(project_id, job_id)
         request: dict[str, Any] = {
-            "TableName": self._job_table,
             "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :from AND :to",
             "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
             "ExpressionAttributeValues": {
@@ -166,6 +133,5 @@ class JobReads:
         }
         if start_sk is not None:
             request["ExclusiveStartKey"] = {"pk": {"S": pk}, "sk": {"S": start_sk}}
-        response = self._call("query", **request)
-        last = response.get("LastEvaluatedKey")
-        return [_values(item) for item in response.get("Items", [])], (last["sk"]["S"] if last else None)
+        items, last = self._jobs.query(**request)
+        return [values(item) for item in items], (last["sk"]["S"] if last else None)

@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import botocore.session
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from jobstatus import aws
 
 ATTEMPTS = 3
 BACKOFF_S = 0.05
@@ -23,10 +23,9 @@ BACKOFF_S = 0.05
 
 def iot_data_client(endpoint: str | None) -> Any:
     """The account's IoT data endpoint (`aws iot describe-endpoint --endpoint-type iot:Data-ATS`), or botocore's."""
-    return botocore.session.get_session().create_client(
-        "iot-data",
-        endpoint_url=f"https://{endpoint}" if endpoint else None,
-        config=Config(connect_timeout=1, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 1}),
+    # One attempt a call, 1 s to answer: publish() retries on its own, a bounded number of times.
+    return aws.client(
+        "iot-data", endpoint_url=f"https://{endpoint}" if endpoint else None, read_timeout_s=1, attempts=1
     )
 
 

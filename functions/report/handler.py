@@ -8,12 +8,13 @@ from typing import Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
 
+from jobstatus import aws
 from jobstatus.observability import logger, metrics
 from report.api import create_app
 from report.confirm import ConfirmationPublisher, iot_data_client
 from report.service import ReportService
 from report.settings import ReportSettings
-from report.store import JobStatusStore, dynamodb_client
+from report.store import WRITERS, JobStatusStore
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]  # (event, Lambda context) -> response
 
@@ -29,7 +30,7 @@ def build_handler(
 ) -> Handler:
     """The report handler. Clients default to the deployed ones; pass others (moto, a faulty one) to test."""
     store = store or JobStatusStore(
-        dynamodb or dynamodb_client(settings.dynamodb_read_timeout_s),
+        dynamodb or aws.client("dynamodb", pool=WRITERS, read_timeout_s=settings.dynamodb_read_timeout_s),
         job_table=settings.job_status_table,
         ledger_table=settings.idempotency_table,
         history_ttl_s=settings.history_retention_days * 86400,

@@ -8,27 +8,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from jobstatus import dynamodb, model
+from jobstatus import model
 from jobstatus.dynamodb import (
-    BATCH_ATTEMPTS,
     BATCH_WRITE_SIZE,
     MAX_ITEM_BYTES,
+    ConditionFailed,
     Item,
-    backoff_s,
-    call,
-    error_code,
-    fault,
+    Table,
+    chunked,
+    in_parallel,
     item_size,
     serialize,
 )
-from jobstatus.errors import DependencyUnavailable, PayloadConflict, PayloadTooLarge
+from jobstatus.errors import PayloadConflict, PayloadTooLarge
 
 # Phase-2 writes run concurrently on this many threads (a 25-job report's 26 calls in one
 # wave); botocore's connection pool is as large.
@@ -39,11 +36,6 @@ WRITERS = 32
 # and its change event far below EventBridge's 256 KB entry limit.
 # https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
 INLINE_EXCEPTIONS_BYTES = 32 * 1024
-
-
-def dynamodb_client(read_timeout_s: float = dynamodb.DEFAULT_READ_TIMEOUT_S) -> Any:
-    """The shared client, with a connection pool as large as the phase-2 thread pool."""
-    return dynamodb.dynamodb_client(max_pool_connections=WRITERS, read_timeout_s=read_timeout_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +97,12 @@ class JobStatusStore:
         pool: ThreadPoolExecutor | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._client = client
+        self._jobs = Table(client, job_table, sleep=sleep)
+        self._ledger = Table(client, ledger_table, sleep=sleep)
         self._silent_after_minutes = silent_after_minutes
-        self._job_table = job_table
-        self._ledger_table = ledger_table
         self._history_ttl_s = history_ttl_s
         self._ledger_ttl_s = ledger_ttl_s
         self._pool = pool or ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="ddb")
-        self._sleep = sleep
 
     # --- building (no I/O) ---------------------------------------------------------------
 
@@ -205,21 +195,16 @@ class JobStatusStore:
         if writes.ledger_extra:
             values[":x"] = writes.ledger_extra["extra"]
             sets.append("extra = :x")
-        try:
-            response = self._client.update_item(
-                TableName=self._ledger_table,
-                Key={"pk": {"S": writes.ledger_key}},
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression="attribute_not_exists(pk) OR payload_hash = :h",
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise PayloadConflict("message_id: already used in this project with a different payload") from None
-            raise fault(exc) from exc
-        except BotoCoreError as exc:
-            raise fault(exc) from exc
+        response = self._ledger.write(
+            "update_item",
+            Key={"pk": {"S": writes.ledger_key}},
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression="attribute_not_exists(pk) OR payload_hash = :h",
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_OLD",
+        )
+        if isinstance(response, ConditionFailed):
+            raise PayloadConflict("message_id: already used in this project with a different payload")
         old = response.get("Attributes")
         return int(old["received_at"]["N"]) if old and "received_at" in old else None
 
@@ -235,37 +220,12 @@ class JobStatusStore:
             "received_at": {"N": str(received_at_ms)},
             "expires_at": {"N": str(received_at_ms // 1000 + self._history_ttl_s)},
         }
-        tasks: list[Callable[[], None]] = []
-        for start in range(0, len(writes.history), BATCH_WRITE_SIZE):
-            batch = [item | stamp for item in writes.history[start : start + BATCH_WRITE_SIZE]]
-            tasks.append(partial(self._put_batch, batch))
-        for update in writes.current:
-            tasks.append(partial(self._update_current, update, received_at_ms))
-        if not tasks:
-            return
-        # The last task runs on this thread: a 1-job report needs no thread hand-off for it.
-        futures: list[Future[None]] = [self._pool.submit(task) for task in tasks[:-1]]
-        errors: list[BaseException] = []
-        try:
-            tasks[-1]()
-        except Exception as exc:  # noqa: BLE001 - collected, then raised once all writes finished
-            errors.append(exc)
-        for future in futures:
-            if (error := future.exception()) is not None:
-                errors.append(error)
-        if errors:
-            raise errors[0]
-
-    def _put_batch(self, items: list[Item]) -> None:
-        request = {self._job_table: [{"PutRequest": {"Item": item}} for item in items]}
-        for attempt in range(BATCH_ATTEMPTS):
-            response = call(self._client, "batch_write_item", RequestItems=request)
-            request = response.get("UnprocessedItems") or {}
-            if not request:
-                return
-            if attempt + 1 < BATCH_ATTEMPTS:
-                self._sleep(backoff_s(attempt))
-        raise DependencyUnavailable("DynamoDB left items unprocessed after retries")
+        tasks: list[Callable[[], None]] = [
+            partial(self._jobs.write_batch, [item | stamp for item in batch])
+            for batch in chunked(writes.history, BATCH_WRITE_SIZE)
+        ]
+        tasks += [partial(self._update_current, update, received_at_ms) for update in writes.current]
+        in_parallel(self._pool, tasks)
 
     def _update_current(self, update: CurrentUpdate, received_at_ms: int) -> None:
         """Move the current status, if this one is newer, with everything the read side and the events need.
@@ -318,21 +278,15 @@ class JobStatusStore:
         names = {f"#{name}": name for name in [*sets, *removes, "pk"]}
         expression = "SET " + ", ".join(f"#{name} = {value}" for name, value in sets.items())
         expression += " REMOVE " + ", ".join(f"#{name}" for name in removes)
-        try:
-            self._client.update_item(
-                TableName=self._job_table,
-                Key={"pk": {"S": update.pk}, "sk": {"S": model.CURRENT_SK}},
-                UpdateExpression=expression,
-                # Only a newer (create_time, rank) moves the current status, so arrival order
-                # never matters; an equal one is the same status and needs no write.
-                ConditionExpression=(
-                    "attribute_not_exists(#pk) OR #create_time < :ct OR (#create_time = :ct AND #status_rank < :rk)"
-                ),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise fault(exc) from exc
-        except BotoCoreError as exc:
-            raise fault(exc) from exc
+        # Only a newer (create_time, rank) moves the current status, so arrival order never matters;
+        # an equal one is the same status and needs no write (a failed condition writes nothing).
+        self._jobs.write(
+            "update_item",
+            Key={"pk": {"S": update.pk}, "sk": {"S": model.CURRENT_SK}},
+            UpdateExpression=expression,
+            ConditionExpression=(
+                "attribute_not_exists(#pk) OR #create_time < :ct OR (#create_time = :ct AND #status_rank < :rk)"
+            ),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )

@@ -6,17 +6,21 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
+from jobstatus import aws
 from jobstatus.observability import count, logger, metrics
 from sweep.service import Sweep
 from sweep.settings import SweepSettings
-from sweep.store import SweepStore, dynamodb_client
+from sweep.store import WORKERS, SweepStore
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]  # (scheduled event, Lambda context) -> summary
 
 
 def build_handler(settings: SweepSettings, *, dynamodb: Any = None, clock: Callable[[], float] = time.time) -> Handler:
     sweep = Sweep(
-        SweepStore(dynamodb or dynamodb_client(settings.dynamodb_read_timeout_s), job_table=settings.job_status_table),
+        SweepStore(
+            dynamodb or aws.client("dynamodb", pool=WORKERS, read_timeout_s=settings.dynamodb_read_timeout_s),
+            job_table=settings.job_status_table,
+        ),
         silent_after_minutes=settings.silent_after_minutes,
         budget_s=settings.budget_s,
         clock=clock,

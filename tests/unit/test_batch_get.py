@@ -1,13 +1,14 @@
-"""jobstatus.dynamodb.batch_get: what a BatchGetItem leaves unprocessed is retried, a bounded number of
-times with backoff, and what is still left is handed back (the read routes turn it into a 503)."""
+"""Table.read_batch: what a BatchGetItem leaves unprocessed is retried, a bounded number of times with
+backoff, and what is still left is handed back (the read routes turn it into a 503)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from jobstatus.dynamodb import BACKOFF_CAP_S, BATCH_ATTEMPTS, batch_get
+from jobstatus.dynamodb import BACKOFF_CAP_S, BATCH_ATTEMPTS, Table
 from jobstatus.errors import DependencyUnavailable
 from query.store import JobReads
 
@@ -19,13 +20,12 @@ def key(n: int) -> dict[str, Any]:
 
 
 class Stingy:
-    """BatchGetItem that answers `per_call` keys a call (0: none ever) and leaves the rest unprocessed."""
+    """A client whose BatchGetItem answers `per_call` keys a call (0: none ever) and leaves the rest unprocessed."""
 
     def __init__(self, per_call: int) -> None:
         self.per_call, self.calls = per_call, 0
 
-    def __call__(self, operation: str, **request: Any) -> Any:
-        assert operation == "batch_get_item"
+    def batch_get_item(self, **request: Any) -> Any:
         self.calls += 1
         keys = request["RequestItems"][TABLE]["Keys"]
         assert request["RequestItems"][TABLE]["ConsistentRead"] is True
@@ -37,23 +37,28 @@ class Stingy:
 
 
 def test_keys_left_unprocessed_are_asked_again_until_all_are_read():
-    call, waits = Stingy(per_call=2), list[float]()
-    found, left = batch_get(call, TABLE, [key(n) for n in range(5)], sleep=waits.append)
+    client, waits = Stingy(per_call=2), list[float]()
+    found, left = Table(client, TABLE, sleep=waits.append).read_batch([key(n) for n in range(5)])
     assert sorted(i["pk"]["S"] for i in found) == sorted(key(n)["pk"]["S"] for n in range(5))
-    assert (left, call.calls, len(waits)) == ([], 3, 2)  # a jittered wait between attempts
+    assert (left, client.calls, len(waits)) == ([], 3, 2)  # a jittered wait between attempts
 
 
 def test_what_is_still_unprocessed_after_the_attempts_is_handed_back():
-    call, waits = Stingy(per_call=0), list[float]()
-    found, left = batch_get(call, TABLE, [key(n) for n in range(3)], sleep=waits.append)
+    client, waits = Stingy(per_call=0), list[float]()
+    found, left = Table(client, TABLE, sleep=waits.append).read_batch([key(n) for n in range(3)])
     assert (found, left) == ([], [key(n) for n in range(3)])
-    assert call.calls == BATCH_ATTEMPTS
+    assert client.calls == BATCH_ATTEMPTS
     assert len(waits) == BATCH_ATTEMPTS - 1
     assert all(0 <= w <= BACKOFF_CAP_S for w in waits)  # capped
 
 
 def test_the_read_routes_turn_keys_left_over_into_a_retryable_fault():
-    reads = JobReads(object(), job_table=TABLE, ledger_table="IdempotencyTable", sleep=lambda s: None)
-    reads._call = Stingy(per_call=0)  # type: ignore[method-assign]
+    reads = JobReads(
+        Stingy(per_call=0),
+        job_table=TABLE,
+        ledger_table="IdempotencyTable",
+        pool=ThreadPoolExecutor(2),
+        sleep=lambda s: None,
+    )
     with pytest.raises(DependencyUnavailable):
         reads.currents(["p#JOB#1", "p#JOB#2"])
