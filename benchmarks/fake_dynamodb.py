@@ -20,7 +20,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from jobstatus.dynamodb import write_units  # DynamoDB's size and billing rules, shared with the functions
+from devkit.capacity import write_units  # DynamoDB's size and billing rules, as the functions count them
 
 STATE: dict[str, Any] = {"mode": "new", "delay": 0.0, "replay_item": {}, "log": []}
 LOCK = threading.Lock()

@@ -31,7 +31,7 @@ from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
-from benchmarks.capacity import Meter
+from devkit.capacity import Meter
 from jobstatus import model
 from localapi.runtime import LambdaContext
 from localapi.services import SerializedClient

@@ -1,5 +1,5 @@
 """What DynamoDB would bill, metered around a real client (moto): write units with every index write,
-and read units per call. Used by `make bench` and by the tests that compare costs.
+and read units per call. Used by `make bench` and by the tests that count costs.
 
 The rules, from DynamoDB's documentation
 (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html,
@@ -19,7 +19,7 @@ Item sizes use the functions' own `item_size` (DynamoDB's size rules), so both s
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,11 @@ def indexes(template: LocalTemplate, table: str) -> list[Index]:
 
 def _kb(size: int, unit: int) -> int:
     return max(1, -(-size // unit))
+
+
+def write_units(item: Item) -> int:
+    """On-demand write request units for one put of this item (1 per started KB)."""
+    return _kb(item_size(item), 1024)
 
 
 def entry(item: Item | None, index: Index, table_keys: tuple[str, ...]) -> Item | None:
@@ -95,7 +100,7 @@ class Meter:
     client: Any
     template: LocalTemplate
     writes: Counter[str] = field(default_factory=Counter)  # WRU: "table" and per index, all tables
-    reads: Counter[str] = field(default_factory=Counter)  # RRU per operation
+    reads: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # RRU per operation
     calls: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:

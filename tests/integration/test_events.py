@@ -14,7 +14,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 
-from benchmarks.capacity import Meter
+from devkit.capacity import Meter
 from tests.events import IndexedSilence, silence_entry
 from tests.integration.conftest import FaultyClient
 from tests.support import PROJECT, TEMPLATE, event, job, load_event, report, seed_body

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.capacity import Index, write_cost
+from devkit.capacity import Index, write_cost
 
 KEYS = ("pk", "sk")
 CATEGORY = Index("gsi2", ("gsi2pk", "gsi2sk"), "INCLUDE", ("status",))

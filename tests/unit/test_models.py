@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from jobstatus.dynamodb import item_size, write_units
+from devkit.capacity import write_units
+from jobstatus.dynamodb import item_size
 from jobstatus.errors import InvalidRequest
 from jobstatus.jsonvalue import canonical
 from jobstatus.model import KNOWN_STATUSES, MAX_CREATE_TIME, MAX_JOB_ID, TERMINAL_STATUSES, status_rank
