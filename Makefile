@@ -37,7 +37,7 @@ SWAGGER_UI := $(if $(shell command -v npm 2>/dev/null),$(TOOLS)/swagger-ui/.inst
 IAM_SIMULATE := $(TOOLS)/iam-simulate/.installed
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: help install tools run scan test test-sam-local lint validate security build openapi bench clean check-python
+.PHONY: help install tools run node scan test test-sam-local lint validate security build openapi bench clean check-python
 
 # `make sam-runtime`: podman, qemu and a stand-in Lambda image for `sam local` on a host without
 # Docker (localapi/sam-runtime/README.md); it also exports DOCKER_HOST to SAM and the tests.
@@ -136,6 +136,12 @@ DYNAMODB_PORT ?= 8000
 ARGS ?=
 run: install $(SWAGGER_UI) ## Serve the API on http://127.0.0.1:3000 with DynamoDB (moto) on :8000 (PORT=, DYNAMODB_PORT=, ARGS=)
 	$(PY) -m localapi --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) $(ARGS)
+
+# make node STACK=edge-project-P THING=node-001 OUT=~/edge-devices/node-001 [ARGS="--csr node-001.csr"]
+node: install ## Register a device of a project with AWS IoT and write its device.json (STACK=, THING=, OUT=; docs/onboarding-node.md)
+	@if [ -z "$(STACK)" ] || [ -z "$(THING)" ] || [ -z "$(OUT)" ]; then \
+	  echo "make node needs STACK= (the project's stack), THING= (the device's name) and OUT= (a folder outside the repository)" >&2; exit 2; fi
+	$(PY) -m onboard node --stack "$(STACK)" --thing "$(THING)" --out "$(OUT)" $(ARGS)
 
 scan: install ## Print what the running `make run` stored, every table as JSON (DYNAMODB_PORT=, ARGS=)
 	@$(PY) -m localapi scan --dynamodb-port $(DYNAMODB_PORT) $(ARGS)
