@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from edgeclient import Client, CredentialsUnreachable, DeliveryFailed, NoCredentials, Spool
+from edgeclient.__main__ import main
 from edgeclient.iot import Device, IotCredentials
 from tests.support import reply_json
 from tests.unit.test_client_signing import Api, access_key, serve_api, signature_verifies
@@ -396,7 +397,7 @@ def test_a_spool_flush_that_outlasts_its_credentials_signs_the_later_reports_wit
     assert [access_key(seen) for seen in api.seen] == ["ASIAISSUED0000000001", "ASIAISSUED0000000002"]
 
 
-# --- device.json ---------------------------------------------
+# --- device.json, in the library and on the command line ---------------------------------------------
 
 
 def write_device(folder: Path, provider: Provider, pki: Pki, **fields: str) -> Path:
@@ -430,3 +431,54 @@ def test_device_json_gives_the_api_the_project_and_credentials_with_paths_from_i
     assert device.client().region == "eu-west-1"
     custom = write_device(tmp_path / "custom", provider, pki, api_url="https://jobs.example.com/")
     assert Device.load(custom).client().region == "us-west-2"
+
+
+def test_a_device_json_that_lacks_a_field_is_bad_input_naming_it(tmp_path: Path, capsys):
+    (tmp_path / "device.json").write_text(json.dumps({"project_id": "p1", "api_url": "http://127.0.0.1:9"}))
+    assert main(["jobs", "show", "1", "--device", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"bad input: {tmp_path / 'device.json'} lacks thing_name, region,")
+
+
+def test_the_command_reads_a_device_folder_and_signs_with_its_certificate(
+    provider: Provider, pki: Pki, api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    # Given a device whose API has no region in its URL (here: the loopback stand-in), named by EDGE_DEVICE
+    monkeypatch.delenv("EDGE_API_URL", raising=False)
+    monkeypatch.delenv("EDGE_PROJECT_ID", raising=False)
+    monkeypatch.setenv("EDGE_DEVICE", str(write_device(tmp_path / "device", provider, pki, api_url=api.url)))
+    provider.expirations = [datetime.now(UTC) + timedelta(hours=1)]  # the command keeps botocore's own clock
+    # When a read runs with nothing but the CA of the test provider
+    assert main(["jobs", "show", "1", "--ca", str(pki.ca), "--json"]) == 0
+    # Then the device gave the URL, the project, the region and the credentials
+    (seen,) = api.seen
+    assert seen.path == "/v1/p-device/edgesrv/jobs/1"
+    assert signature_verifies(seen, api.url, frozen(1), "us-west-2")
+    assert json.loads(capsys.readouterr().out)["job_id"] == 1
+
+
+def test_the_command_says_what_to_check_when_the_provider_refuses_and_exits_4(
+    provider: Provider, pki: Pki, api: Api, tmp_path: Path, capsys
+):
+    device = write_device(tmp_path / "device", provider, pki, api_url=api.url)
+    argv = ["send", "--device", str(device), "--ca", str(pki.ca), "--thing-name", "dev-2"]  # a flag beats device.json
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"jobs": []}))
+    assert main([*argv, "--file", str(report), "--spool", str(tmp_path / "spool")]) == 4
+    first, kept = capsys.readouterr().err.splitlines()
+    assert first == (
+        f"not sent: the AWS IoT credential provider {provider.endpoint} refused thing dev-2 "
+        "(HTTP 403 Invalid thing name passed): check that thing dev-2 is attached to this certificate "
+        "(aws iot list-thing-principals)"
+    )
+    assert kept.startswith(f"kept in the spool {tmp_path / 'spool'}")
+    assert len(list(Spool(tmp_path / "spool").pending())) == 1
+    assert api.seen == []
+
+
+def test_iot_flags_without_the_rest_are_a_usage_error_naming_what_is_missing(capsys):
+    with pytest.raises(SystemExit) as usage:
+        main(["jobs", "show", "1", "--endpoint", "http://127.0.0.1:9", "--project", "p1", "--role-alias", ALIAS])
+    assert usage.value.code == 2
+    err = capsys.readouterr().err
+    assert "credentials from a device certificate need --iot-endpoint, --thing-name, --cert, --key too" in err
