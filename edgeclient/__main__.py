@@ -4,20 +4,25 @@
   edgeclient flush --endpoint URL --spool DIR
   edgeclient jobs list --endpoint URL --project ID [--category C,..] [--status S,..] [--silent true|false]
   edgeclient jobs show JOB_ID --endpoint URL --project ID
-  edgeclient jobs history JOB_ID --endpoint URL --project ID [--since MS] [--until MS]
+  edgeclient jobs history JOB_ID --endpoint URL --project ID [--since T] [--until T] [--limit N]
   edgeclient report status MESSAGE_ID --endpoint URL --project ID
 
-Requests are signed with SigV4 from the default AWS credential chain; without credentials nothing
-is sent, unless --unsigned is given (the local API of `make run`). Results print as a table, or as
-JSON with --json. The endpoint may also come from EDGE_API_URL, the project from EDGE_PROJECT_ID.
+Requests are signed with SigV4: with a device's certificate through the AWS IoT credential
+provider (--device DIR, or --iot-endpoint, --role-alias, --thing-name, --cert, --key), else with
+the default AWS credential chain; without credentials nothing is sent, unless --unsigned is given
+(the local API of `make run`). Each value comes from its flag, else its environment variable
+(EDGE_API_URL, EDGE_PROJECT_ID, EDGE_DEVICE), else the device's device.json. Results print as a
+table, or as JSON with --json. Retries are told on stderr, one line each.
 `python -m edgeclient --endpoint ... --project ... --file F` (no command) still means `send`.
 
 exit codes:
   0  done
-  1  bad input: a file that cannot be read, is not JSON or not a report; a bad endpoint URL
-  2  refused by the service (a 4xx: the message says which field), or a usage error
-  3  not delivered: no answer within --budget seconds; a spooled report stays in the spool
-  4  no AWS credentials to sign with (use --unsigned for the local API)
+  1  bad input: a file that cannot be read, is not JSON or not a report; a bad endpoint URL; a bad device.json
+  2  refused by the service (a 4xx: the message says which field), a URL with no route (HTTP 404
+     from API Gateway itself: not the API's base URL), or a usage error
+  3  no answer within --budget seconds (reports 120, reads 10); a spooled report stays in the spool
+  4  no AWS credentials to sign with: none found (use --unsigned for the local API), or the IoT
+     credential provider refused the device (the message says what to check)
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from edgeclient import (
@@ -34,39 +42,133 @@ from edgeclient import (
     Delivery,
     DeliveryFailed,
     NoCredentials,
+    NoRoute,
     ReportRejected,
     RequestRejected,
     Retry,
     Spool,
     load_report,
+    region_from_url,
 )
+from edgeclient.iot import Device, IotCredentials
 
 COMMANDS = ("send", "flush", "jobs", "report")
+READS = ("jobs", "report")
+REPORT_BUDGET_S, READ_BUDGET_S = 120.0, 10.0
+IOT_FLAGS = {
+    "iot_endpoint": "--iot-endpoint",
+    "role_alias": "--role-alias",
+    "thing_name": "--thing-name",
+    "cert": "--cert",
+    "key": "--key",
+}
+AGO = re.compile(r"(\d+)([smhd])")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
         argv = ["flush" if "--flush" in argv else "send", *[a for a in argv if a != "--flush"]]
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     try:
-        client = Client(
-            args.endpoint,
-            retry=Retry(budget_s=args.budget),
-            sign=not args.unsigned,
-            region=args.region,
-        )
+        client = _client(parser, args, sleep, clock)
         return int(args.run(client, args))
-    except NoCredentials as missing:
-        return _fail(4, f"not sent: {missing}")
-    except ReportRejected as rejected:
-        return _fail(2, f"rejected: HTTP {rejected.status} {rejected.error_code}: {rejected.error_msg}")
-    except RequestRejected as refused:
-        return _fail(2, f"refused: HTTP {refused.status} {refused.error_code or ''}: {refused.error_msg}")
-    except DeliveryFailed as failed:
-        return _fail(3, f"not delivered: {failed}")
-    except (OSError, ValueError) as bad:
-        return _fail(1, f"bad input: {bad}")
+    except (DeliveryFailed, RequestRejected, OSError, ValueError) as error:
+        code, message = _failure(error, args)
+        return _fail(code, message)
+
+
+def _client(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> Client:
+    """The client the arguments describe: each value from its flag, else its variable, else device.json."""
+    device_path = args.device or os.environ.get("EDGE_DEVICE")
+    device = Device.load(device_path) if device_path else None
+    args.endpoint_source = "--endpoint" if args.endpoint else "EDGE_API_URL"
+    args.endpoint = args.endpoint or os.environ.get("EDGE_API_URL")
+    if not args.endpoint and device is not None:
+        args.endpoint, args.endpoint_source = device.api_url, f"api_url in {device.path}"
+    if not args.endpoint:
+        parser.error("--endpoint is required (or EDGE_API_URL, or --device)")
+    if "project" in args:
+        args.project = args.project or os.environ.get("EDGE_PROJECT_ID") or (device and device.project_id)
+        if not args.project:
+            parser.error("--project is required (or EDGE_PROJECT_ID, or --device)")
+    # The device's region only where the URL has none (a custom domain): the URL's is the API's.
+    region = args.region or (region_from_url(args.endpoint) or device.region if device else None)
+    default_budget = READ_BUDGET_S if args.command in READS else REPORT_BUDGET_S
+    budget = default_budget if args.budget is None else args.budget
+    return Client(
+        args.endpoint,
+        retry=Retry(budget_s=budget),
+        read_retry=Retry.reads(budget),
+        sign=not args.unsigned,
+        credentials=None if args.unsigned else _iot_credentials(parser, args, device),
+        region=region,
+        on_retry=lambda line: print(line, file=sys.stderr),
+        sleep=sleep,
+        clock=clock,
+    )
+
+
+def _iot_credentials(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, device: Device | None
+) -> IotCredentials | None:
+    """The device certificate's credentials when a device or an IoT flag is given; None: the default chain."""
+    values = {name: getattr(args, name) for name in IOT_FLAGS}
+    if device is not None:
+        stored = {
+            "iot_endpoint": device.credential_provider_endpoint,
+            "role_alias": device.role_alias,
+            "thing_name": device.thing_name,
+            "cert": device.certificate,
+            "key": device.private_key,
+        }
+        values = {name: value or stored[name] for name, value in values.items()}
+    if not any(values.values()) and not args.ca:
+        return None
+    missing = [flag for name, flag in IOT_FLAGS.items() if not values[name]]
+    if missing:
+        parser.error(f"credentials from a device certificate need {', '.join(missing)} too (or --device)")
+    return IotCredentials(
+        endpoint=values["iot_endpoint"],
+        role_alias=values["role_alias"],
+        thing_name=values["thing_name"],
+        certificate=values["cert"],
+        private_key=values["key"],
+        ca=args.ca,
+    )
+
+
+def _failure(error: Exception, args: argparse.Namespace) -> tuple[int, str]:
+    """The exit code and the one line that explain an error."""
+    if isinstance(error, NoCredentials):
+        return 4, f"not sent: {error}"
+    if isinstance(error, NoRoute):
+        return 2, f"refused: HTTP 404: {error.error_msg}: {_is_base_url(args)}"
+    if isinstance(error, ReportRejected):
+        return 2, f"rejected: HTTP {error.status} {error.error_code}: {error.error_msg}"
+    if isinstance(error, RequestRejected):
+        return 2, f"refused: HTTP {error.status} {error.error_code or ''}: {error.error_msg}"
+    if isinstance(error, DeliveryFailed) and args.command in READS:
+        return 3, f"no answer: {error}" + (f": {_is_base_url(args)}" if error.endpoint_unreachable else "")
+    if isinstance(error, DeliveryFailed):
+        return 3, f"not delivered: {error}"
+    return 1, f"bad input: {error}"
+
+
+def _is_base_url(args: argparse.Namespace) -> str:
+    return f"is {args.endpoint_source} the API's base URL (the stack output ApiUrl)?"
 
 
 def _fail(code: int, message: str) -> int:
@@ -74,25 +176,55 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
+def parse_time(text: str, now: datetime) -> int:
+    """Epoch ms from epoch ms (digits), an ISO 8601 date or date-time (naive: UTC), or a time ago (30m, 2h, 7d)."""
+    if text.isascii() and text.isdigit():
+        return int(text)
+    ago = AGO.fullmatch(text)
+    if ago:
+        moment = now - timedelta(**{UNITS[ago.group(2)]: int(ago.group(1))})
+    else:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a time: epoch ms (digits), an ISO 8601 date or date-time "
+                "(2026-12-05, 2026-12-05T13:00:00Z; naive is UTC) or a time ago (30m, 2h, 7d)"
+            ) from None
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+def _time_arg(text: str) -> int:
+    return parse_time(text, datetime.now(UTC))
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--endpoint",
-        default=os.environ.get("EDGE_API_URL"),
-        required="EDGE_API_URL" not in os.environ,
-        help="the API base URL (stack output ApiUrl; env EDGE_API_URL)",
-    )
+    common.add_argument("--endpoint", help="the API base URL (stack output ApiUrl; env EDGE_API_URL)")
     common.add_argument("--unsigned", action="store_true", help="do not sign (the local API only)")
-    common.add_argument("--region", help="region for SigV4 (default: the AWS configuration's)")
-    common.add_argument("--budget", type=float, default=120.0, help="seconds to keep retrying (default 120)")
-    common.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    project = argparse.ArgumentParser(add_help=False)
-    project.add_argument(
-        "--project",
-        default=os.environ.get("EDGE_PROJECT_ID"),
-        required="EDGE_PROJECT_ID" not in os.environ,
-        help="project_id (env EDGE_PROJECT_ID)",
+    common.add_argument(
+        "--region",
+        help="region for SigV4 (default: the endpoint URL's; else the device's; else the AWS configuration's)",
     )
+    common.add_argument(
+        "--budget", type=float, help="seconds to keep retrying (default: 120 for send and flush, 10 for reads)"
+    )
+    common.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    iot = common.add_argument_group("credentials from a device certificate (the AWS IoT credential provider)")
+    iot.add_argument(
+        "--device",
+        metavar="DIR_OR_FILE",
+        help="a registered device's folder or its device.json: endpoint, project, region and the flags below "
+        "(env EDGE_DEVICE)",
+    )
+    iot.add_argument("--iot-endpoint", help="aws iot describe-endpoint --endpoint-type iot:CredentialProvider")
+    iot.add_argument("--role-alias", help="the IoT role alias to assume")
+    iot.add_argument("--thing-name", help="the thing attached to the certificate")
+    iot.add_argument("--cert", help="the device certificate (PEM file)")
+    iot.add_argument("--key", help="its private key (PEM file)")
+    iot.add_argument("--ca", help="a CA file to trust for the endpoint (default: the system trust store)")
+    project = argparse.ArgumentParser(add_help=False)
+    project.add_argument("--project", help="project_id (env EDGE_PROJECT_ID)")
 
     parser = argparse.ArgumentParser(
         prog="edgeclient", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -118,8 +250,10 @@ def _parser() -> argparse.ArgumentParser:
     show.set_defaults(run=_jobs_show)
     history = jobs.add_parser("history", parents=[common, project], help="a job's statuses, newest first")
     history.add_argument("job_id", type=int)
-    history.add_argument("--since", type=int, help="create_time from (epoch ms, inclusive)")
-    history.add_argument("--until", type=int, help="create_time until (epoch ms, inclusive)")
+    when = "epoch ms, ISO 8601 date or date-time (UTC unless it says), or a time ago: 30m, 2h, 7d"
+    history.add_argument("--since", type=_time_arg, help=f"create_time from, inclusive ({when})")
+    history.add_argument("--until", type=_time_arg, help=f"create_time until, inclusive ({when})")
+    history.add_argument("--limit", type=int, default=100, help="page size (all pages are read)")
     history.set_defaults(run=_jobs_history)
 
     report = commands.add_parser("report", help="report lookups").add_subparsers(dest="what", required=True)
@@ -147,13 +281,14 @@ def _send(client: Client, args: argparse.Namespace) -> int:
     message_id = spool.put(args.project, report)
     try:
         _deliveries(_flush_spool(client, spool))
-    except DeliveryFailed as failed:
+    except (DeliveryFailed, NoRoute) as failed:
+        code, message = _failure(failed, args)
         print(
-            f"not delivered: {failed}\nkept in the spool {args.spool} (message_id {message_id}); "
+            f"{message}\nkept in the spool {args.spool} (message_id {message_id}); "
             f"send it later with: edgeclient flush --endpoint {client.endpoint} --spool {args.spool}",
             file=sys.stderr,
         )
-        return 3
+        return code
     return 0
 
 
@@ -165,13 +300,14 @@ def _flush(client: Client, args: argparse.Namespace) -> int:
         return 0
     try:
         _deliveries(_flush_spool(client, spool))
-    except DeliveryFailed as failed:
+    except (DeliveryFailed, NoRoute) as failed:
+        code, message = _failure(failed, args)
         left = len(list(spool.pending()))
         print(
-            f"not delivered: {failed}\n{left} of {waiting} reports stay in the spool {args.spool}; flush again later",
+            f"{message}\n{left} of {waiting} reports stay in the spool {args.spool}; flush again later",
             file=sys.stderr,
         )
-        return 3
+        return code
     return 0
 
 
@@ -203,7 +339,8 @@ def _jobs_show(client: Client, args: argparse.Namespace) -> int:
 
 
 def _jobs_history(client: Client, args: argparse.Namespace) -> int:
-    entries = list(client.job_history(args.project, args.job_id, since=args.since, until=args.until))
+    history = client.job_history(args.project, args.job_id, since=args.since, until=args.until, limit=args.limit)
+    entries = list(history)
     _print(args, entries, HISTORY_COLUMNS)
     return 0
 

@@ -74,6 +74,17 @@ def test_the_command_line_prints_tables_and_json(local: Local, project: str):
     assert err.strip() == "refused: HTTP 404 DLI.0002: job_id: this project has no job 777"
 
 
+def test_a_url_that_is_not_the_apis_base_url_says_so(local: Local, capsys):
+    # Given the local API's URL with a stage path, which an HTTP API's $default stage does not have
+    argv = ["jobs", "show", "1", "--project", "p1", "--unsigned", "--endpoint", url(local) + "/prod"]
+    # Then the gateway's own 404 is told apart from the service's
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"refused: HTTP 404: no route here (GET {url(local)}/prod/v1/p1/edgesrv/jobs/1): "
+        "is --endpoint the API's base URL (the stack output ApiUrl)?"
+    )
+
+
 def test_without_credentials_nothing_is_sent_unsigned(proxy: str, monkeypatch: pytest.MonkeyPatch, capsys):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
@@ -109,9 +120,9 @@ def test_ordinary_mistakes_print_one_line_and_a_documented_exit_code(tmp_path, c
     if "--endpoint" not in argv:
         argv += ["--endpoint", "http://127.0.0.1:9"]
     assert main(argv) == code
-    err = capsys.readouterr().err
+    *retries, err = capsys.readouterr().err.strip().splitlines()
     assert err.startswith(starts), err
-    assert len(err.strip().splitlines()) == 1, err
+    assert all(line.startswith("retrying POST ") for line in retries), retries  # told, one line each
     assert "Traceback" not in err
     assert str(code) in (ROOT / "edgeclient" / "__main__.py").read_text().split("exit codes:")[1]
 
@@ -159,6 +170,6 @@ def test_the_client_installs_as_a_package_with_an_edgeclient_command(tmp_path: P
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert {"edgeclient/__init__.py", "edgeclient/__main__.py"} <= names
+    assert {"edgeclient/__init__.py", "edgeclient/__main__.py", "edgeclient/iot.py"} <= names
     assert "edgeclient = edgeclient.__main__:main" in entry_points
     assert Retry().budget_s == 120.0

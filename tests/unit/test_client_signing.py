@@ -1,12 +1,28 @@
-"""The client's SigV4 signature, checked against a signature computed independently from the spec."""
+"""The client's SigV4 signature, checked against a signature computed independently from the spec; the
+region it signs for; and a loopback stand-in for the API that the other client tests speak to."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
-from edgeclient import _signer
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials, ReadOnlyCredentials
+
+from edgeclient import Client, _signer, region_for, region_from_url
+from tests.support import reply_json
+
+EXECUTE_API_URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/"
 
 
 def test_signed_request_matches_an_independent_sigv4_computation(monkeypatch):
@@ -15,8 +31,8 @@ def test_signed_request_matches_an_independent_sigv4_computation(monkeypatch):
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     url = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/p1/edgesrv/job-report"
     body = b'{"jobs":[],"message_id":"m"}'
-    sign = _signer("eu-west-1")
-    assert sign is not None
+    sign, region = _signer(url, None, None)
+    assert region == "eu-west-1"  # the URL's, over the session's us-east-1
     headers = sign("POST", url, body, {"content-type": "application/json"})
 
     # The same signature by hand (docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html)
@@ -47,3 +63,134 @@ def test_signed_request_matches_an_independent_sigv4_computation(monkeypatch):
     assert headers["Authorization"] == (
         f"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{scope}, SignedHeaders={signed}, Signature={signature}"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "region"),
+    [
+        ("https://abc123.execute-api.eu-west-1.amazonaws.com/", "eu-west-1"),
+        ("https://abc123.execute-api.ap-southeast-2.amazonaws.com/v1/p1/edgesrv/jobs?limit=1", "ap-southeast-2"),
+        ("https://ABC123.Execute-Api.US-WEST-2.amazonaws.com", "us-west-2"),
+        ("https://abc123.execute-api.cn-north-1.amazonaws.com.cn/", "cn-north-1"),
+        ("https://api.example.com/", None),
+        ("http://127.0.0.1:3000", None),
+        ("https://abc123.execute-api.eu-west-1.amazonaws.com.example.com/", None),
+    ],
+)
+def test_the_region_of_an_execute_api_url(url: str, region: str | None):
+    assert region_from_url(url) == region
+
+
+def test_the_region_signed_for_is_the_given_one_then_the_urls_then_the_configured_one_then_us_east_1(monkeypatch):
+    # Given static credentials and a configured region that is not the API's
+    credentials = Credentials("AKIDEXAMPLE", "secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
+    # Then the given region wins, else the URL's, else the configured one
+    assert Client(EXECUTE_API_URL, credentials=credentials, region="sa-east-1").region == "sa-east-1"
+    assert Client(EXECUTE_API_URL, credentials=credentials).region == "eu-west-1"
+    assert Client("https://api.example.com/", credentials=credentials).region == "ap-south-1"
+    # And with no region configured anywhere, us-east-1
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    assert Client("https://api.example.com/", credentials=credentials).region == "us-east-1"
+    assert region_for("https://api.example.com/") == "us-east-1"
+
+
+# --- a stand-in for the deployed API, for the client tests that need HTTP ---------------------------
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
+class Api:
+    """The API on a free loopback port: it records every request and answers the next scripted reply,
+    else 200 with an envelope that fits every route. `before_reply` runs at each request (a clock that moves)."""
+
+    OK: dict[str, Any] = {  # noqa: RUF012 - read only
+        "is_success": True,
+        "message": "ok",
+        "job": {"job_id": 1, "status": "job_running"},
+        "jobs": [],
+        "history": [],
+        "report": {"message_id": "m1", "received_at": 0, "job_count": 1},
+    }
+
+    def __init__(self) -> None:
+        self.seen: list[Seen] = []
+        self.replies: list[tuple[int, dict[str, Any]]] = []
+        self.before_reply: Callable[[], None] = lambda: None
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                api.answer(self)
+
+            def do_POST(self) -> None:
+                api.answer(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        body = handler.rfile.read(int(handler.headers.get("content-length") or 0))
+        headers = {name.lower(): value for name, value in handler.headers.items()}
+        self.seen.append(Seen(handler.command, handler.path, headers, body))
+        self.before_reply()
+        status, payload = self.replies.pop(0) if self.replies else (200, self.OK)
+        reply_json(handler, status, json.dumps(payload).encode())
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def serve_api() -> Iterator[Api]:
+    api = Api()
+    yield api
+    api.close()
+
+
+def access_key(seen: Seen) -> str:
+    """The access key in a request's Authorization header."""
+    found = re.search(r"Credential=([^/]+)/", seen.headers["authorization"])
+    assert found, seen.headers["authorization"]
+    return found.group(1)
+
+
+def signature_verifies(seen: Seen, url: str, credentials: ReadOnlyCredentials, region: str) -> bool:
+    """Recompute a received request's SigV4 signature with botocore, over the headers it says it signed."""
+    authorization = seen.headers["authorization"]
+    signed = re.search(r"SignedHeaders=([^,]+)", authorization)
+    assert signed, authorization
+    headers = {name: seen.headers[name] for name in signed.group(1).split(";")}
+    request = AWSRequest(method=seen.method, url=url + seen.path, data=seen.body, headers=headers)
+    request.context["timestamp"] = seen.headers["x-amz-date"]
+    auth = SigV4Auth(credentials, "execute-api", region)
+    expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
+    return bool(authorization.endswith(f"Signature={expected}"))
+
+
+@pytest.fixture
+def api() -> Iterator[Api]:
+    yield from serve_api()
+
+
+def test_the_stand_in_catches_a_signature_made_with_another_secret(api: Api):
+    # Given a request signed with the session's credentials
+    Client(api.url).get_job("p1", 1)
+    (seen,) = api.seen
+    # Then the signature verifies with them, and not with any other secret or region
+    assert signature_verifies(seen, api.url, ReadOnlyCredentials("testing", "testing", "testing"), "us-east-1")
+    assert not signature_verifies(seen, api.url, ReadOnlyCredentials("testing", "other", "testing"), "us-east-1")
+    assert not signature_verifies(seen, api.url, ReadOnlyCredentials("testing", "testing", "testing"), "eu-west-1")
