@@ -177,7 +177,7 @@ build: tools ## sam build (no container): function and layer, arm64, into .aws-s
 	PATH="$(dir $(PYTHON313)):$$PATH" $(SAM) build --template template.yaml
 
 openapi: install ## Regenerate docs/openapi.json from the code (a test fails when it drifts)
-	$(PY) -m localapi.openapi
+	$(PY) -m devkit.openapi
 
 bench: install ## Cold start, CPU, DynamoDB phases, write units and cost, against floor and canonical design
 	$(PY) -m benchmarks

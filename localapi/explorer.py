@@ -84,6 +84,6 @@ class Explorer:
 
     def document(self) -> dict[str, Any]:
         """The OpenAPI document for this server. The local API does not check SigV4 (API Gateway does)."""
-        from localapi import openapi  # noqa: PLC0415 - built on first use
+        from devkit import openapi  # noqa: PLC0415 - built on first use
 
         return openapi.for_explorer(self._base_url, f"explorer-{uuid.uuid4()}")

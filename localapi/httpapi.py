@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from jobstatus.http import NOT_FOUND_BODY
+from jobstatus.http import NOT_FOUND_BODY, TOO_LARGE_BODY
 from localapi.runtime import FunctionError, FunctionRuntime, FunctionTimeout
 from localapi.template import LOCAL_ACCOUNT, HttpRoute
 
@@ -51,7 +51,6 @@ def json_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
 NOT_FOUND = json_response(404, NOT_FOUND_BODY)
 INTERNAL_ERROR = json_response(500, {"message": "Internal Server Error"})
 UNAVAILABLE = json_response(503, {"message": "Service Unavailable"})
-TOO_LARGE_BODY = {"message": "Request Entity Too Large"}
 TOO_LARGE = json_response(413, TOO_LARGE_BODY)
 
 

@@ -1,7 +1,9 @@
 """The one place where domain errors become HTTP responses, for every function behind the HTTP API.
 
 Each exception maps to one status, one DLI error code and one metric. A 5xx never says what
-failed inside: it says what the caller should do (`retry_message`).
+failed inside: it says what the caller should do (`retry_message`). `responses` turns the errors a
+route raises into the route's documented answers, declared on its decorator: the OpenAPI document
+is generated from the routes (devkit/openapi.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from pydantic import BaseModel, Field
 
 from jobstatus.errors import (
     DependencyUnavailable,
@@ -33,11 +36,76 @@ ERRORS: dict[type[ServiceError], tuple[HTTPStatus, str, str]] = {
 }
 # What API Gateway HTTP APIs answer for an unknown route or method; the functions answer the same.
 NOT_FOUND_BODY = {"message": "Not Found"}
+# What it answers for a request over Lambda's 6 MB invoke limit, which never reaches the function.
+TOO_LARGE_BODY = {"message": "Request Entity Too Large"}
+
+
+class Envelope(BaseModel):
+    """The standard envelope of every answer of the functions."""
+
+    is_success: bool = Field(description="true, or false for an error")
+    message: str
+
+
+class ErrorEnvelope(Envelope):
+    """DLI's common error body merged into the envelope."""
+
+    error_code: str = Field(description="DLI error code")
+    error_msg: str = Field(description="The same as message, for DLI clients")
+
+
+class GatewayMessage(BaseModel):
+    """What API Gateway answers by itself, before or instead of the function: {"message": "Not Found"}, ..."""
+
+    message: str = Field(examples=[NOT_FOUND_BODY["message"]])
+
+
+def responses(
+    ok: type[BaseModel],
+    description: str,
+    *raised: type[ServiceError],
+    body: bool = False,
+    headers: dict[str, Any] | None = None,
+) -> dict[int, Any]:
+    """A route's answers, for its decorator: `ok`, the domain errors its use case raises (ERRORS), the
+    500 every route may give, and what API Gateway answers by itself: 404 for a path no route has,
+    and for a route with a `body`, 413 for a request over 6 MB."""
+    json = "application/json"
+
+    def error(code: str, status: int) -> dict[str, Any]:
+        retry = " - retry (with the same message_id)" if status >= 500 else ""
+        example = {"is_success": False, "message": "...", "error_code": code, "error_msg": "..."}
+        return {
+            "description": f"{code}{retry}",
+            "content": {json: {"model": ErrorEnvelope, "examples": {code: {"value": example}}}},
+        }
+
+    answers: dict[int, Any] = {200: {"description": description, "content": {json: {"model": ok}}}}
+    if headers:
+        answers[200]["headers"] = headers
+    for kind in (*raised, Exception):
+        status, code = (int(ERRORS[kind][0]), ERRORS[kind][1]) if kind in ERRORS else (500, SERVER_ERROR_CODE)
+        answers[status] = error(code, status)
+    gateway = {404: ("an unknown route", NOT_FOUND_BODY)} | (
+        {413: ("a request over 6 MB", TOO_LARGE_BODY)} if body else {}
+    )
+    for status, (what, answer) in gateway.items():
+        own = answers.get(status)
+        answers[status] = {
+            "description": f"{own['description']}; or, from API Gateway, {what}" if own else f"{what} (API Gateway)",
+            "content": {
+                json: {
+                    "model": ErrorEnvelope | GatewayMessage if own else GatewayMessage,
+                    "examples": {"gateway": {"value": answer}},
+                }
+            },
+        }
+    return dict(sorted(answers.items()))
 
 
 def error_body(message: str, code: str) -> dict[str, Any]:
     """DLI's common error body merged into the envelope, so that clients of either kind can read it."""
-    return {"is_success": False, "message": message, "error_code": code, "error_msg": message}
+    return ErrorEnvelope(is_success=False, message=message, error_code=code, error_msg=message).model_dump()
 
 
 def envelope(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> Response[Any]:

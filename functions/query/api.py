@@ -17,11 +17,12 @@ from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from jobstatus import model
-from jobstatus.errors import InvalidRequest
-from jobstatus.http import install_error_handlers
+from jobstatus.errors import DependencyUnavailable, InvalidRequest, NotFound
+from jobstatus.http import Envelope, install_error_handlers, responses
 from jobstatus.jsonvalue import dumps
 from jobstatus.observability import count, logger
 from jobstatus.validation import CONTROL, describe, short
+from query.models import HistoryEnvelope, JobEnvelope, JobsEnvelope, ReportEnvelope
 from query.paging import MAX_TOKEN_CHARS
 from query.service import JobFilter, JobQueries
 
@@ -57,12 +58,10 @@ JobIdPath = Annotated[str, Path(description=f"Job ID: an integer from 1 to {mode
 def create_app(queries: JobQueries) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True, serializer=dumps)
 
-    def answer(**payload: Any) -> Response[str]:
-        return Response(
-            status_code=HTTPStatus.OK,
-            content_type=content_types.APPLICATION_JSON,
-            body=dumps({"is_success": True, "message": MESSAGE, **payload}),
-        )
+    def answer(envelope: type[Envelope], **payload: Any) -> Response[str]:
+        # Numbers exactly as stored (jobstatus.jsonvalue): pydantic's JSON would write a Decimal as a string.
+        body = envelope(is_success=True, message=MESSAGE, **payload).model_dump(exclude_unset=True)
+        return Response(status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=dumps(body))
 
     def prepare(project_id: str, allowed: tuple[str, ...]) -> None:
         """Correlation keys for the log lines, the project_id rule, and no parameter this route does not take."""
@@ -74,14 +73,24 @@ def create_app(queries: JobQueries) -> APIGatewayHttpResolver:
             takes = ", ".join(allowed) if allowed else "no parameters"
             raise InvalidRequest(f"{short(unknown[0])}: not a parameter of this route (it takes {takes})")
 
-    @app.get(JOB)
+    @app.get(
+        JOB,
+        operation_id="getJob",
+        summary="A job's current status",
+        responses=responses(JobEnvelope, "Found", InvalidRequest, NotFound, DependencyUnavailable),
+    )
     def get_job(project_id: ProjectId, job_id: JobIdPath) -> Response[str]:
         prepare(project_id, ())
         job = queries.job(project_id, _job_id(job_id))
         count("JobReads")
-        return answer(job=job)
+        return answer(JobEnvelope, job=job)
 
-    @app.get(JOBS)
+    @app.get(
+        JOBS,
+        operation_id="listJobs",
+        summary="A project's jobs, by category, status and silence",
+        responses=responses(JobsEnvelope, "Found", InvalidRequest, DependencyUnavailable),
+    )
     def list_jobs(
         *,
         project_id: ProjectId,
@@ -99,9 +108,14 @@ def create_app(queries: JobQueries) -> APIGatewayHttpResolver:
         )
         jobs, token = queries.jobs(project_id, where, limit=limit, token=next_token)
         count("JobListings")
-        return answer(jobs=jobs, next_token=token)
+        return answer(JobsEnvelope, jobs=jobs, next_token=token)
 
-    @app.get(HISTORY)
+    @app.get(
+        HISTORY,
+        operation_id="getJobHistory",
+        summary="A job's reported statuses, newest first",
+        responses=responses(HistoryEnvelope, "Found", InvalidRequest, NotFound, DependencyUnavailable),
+    )
     def job_history(
         *,
         project_id: ProjectId,
@@ -119,9 +133,14 @@ def create_app(queries: JobQueries) -> APIGatewayHttpResolver:
             project_id, _job_id(job_id), since=low, until=high, limit=limit, token=next_token
         )
         count("HistoryReads")
-        return answer(history=history, next_token=token)
+        return answer(HistoryEnvelope, history=history, next_token=token)
 
-    @app.get(REPORT)
+    @app.get(
+        REPORT,
+        operation_id="getReport",
+        summary="Whether a report (by message_id) was stored",
+        responses=responses(ReportEnvelope, "Found", InvalidRequest, NotFound, DependencyUnavailable),
+    )
     def report_status(
         project_id: ProjectId,
         message_id: Annotated[str, Query(min_length=1, max_length=128, description="The report's message_id")],
@@ -131,7 +150,7 @@ def create_app(queries: JobQueries) -> APIGatewayHttpResolver:
             raise InvalidRequest("message_id: must not contain control characters")
         report = queries.report(project_id, message_id)
         count("ReportLookups")
-        return answer(report=report)
+        return answer(ReportEnvelope, report=report)
 
     refuse = install_error_handlers(app, retry_message=RETRY_MESSAGE, refused_log="request refused")
 

@@ -24,6 +24,7 @@ from typing import Any
 from jobstatus import model
 from jobstatus.dynamodb import Item
 from jobstatus.errors import InvalidRequest, NotFound
+from query.models import Entry, Job, Report
 from query.paging import REFUSED, PageTokens
 from query.store import READERS, IndexRead, JobReads, Record
 
@@ -72,7 +73,7 @@ class JobQueries:
 
     # --- one job ------------------------------------------------------------------------------
 
-    def job(self, project_id: str, job_id: int) -> dict[str, Any]:
+    def job(self, project_id: str, job_id: int) -> Job:
         record = self._reads.current(project_id, job_id)
         if record is None:
             raise NotFound(f"job_id: this project has no job {job_id}")
@@ -80,7 +81,7 @@ class JobQueries:
 
     def _job(self, record: Record, now_ms: int) -> dict[str, Any]:
         category = model.category_of(record["status"])
-        reported_at = _reported_at(record)
+        reported_at = int(record["reported_at"])
         since = model.silent_since(category, reported_at, self._silent_after, now_ms)
         job: dict[str, Any] = {
             "job_id": record["job_id"],
@@ -99,7 +100,7 @@ class JobQueries:
             job["exceptions"] = _Deferred(record["pk"], record["exceptions_ref"])
         return job
 
-    def _with_exceptions(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _with_exceptions(self, jobs: list[dict[str, Any]]) -> list[Job]:
         """Exceptions too large for the current item are read from the history item that holds them."""
         deferred = [job for job in jobs if isinstance(job.get("exceptions"), _Deferred)]
         if deferred:
@@ -109,13 +110,11 @@ class JobQueries:
                     del job["exceptions"]  # the history item has expired
                 else:
                     job["exceptions"] = record["exceptions"]
-        return jobs
+        return [Job.model_validate(job) for job in jobs]
 
     # --- a project's jobs ---------------------------------------------------------------------
 
-    def jobs(
-        self, project_id: str, where: JobFilter, *, limit: int, token: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    def jobs(self, project_id: str, where: JobFilter, *, limit: int, token: str | None) -> tuple[list[Job], str | None]:
         scope = f"jobs\n{project_id}\n{where.scope}"
         state = self._tokens.read(scope, token) if token else {"a": self._now_ms(), "p": None}
         as_of, positions = (state.get("a"), state.get("p")) if isinstance(state, dict) else (None, None)
@@ -196,7 +195,7 @@ class JobQueries:
         if where.statuses is not None and record["status"] not in where.statuses:
             return False
         if where.silent is not None:
-            silent = model.silent_since(category, _reported_at(record), self._silent_after, as_of) is not None
+            silent = model.silent_since(category, int(record["reported_at"]), self._silent_after, as_of) is not None
             return silent is where.silent
         return True
 
@@ -231,7 +230,7 @@ class JobQueries:
 
     def history(
         self, project_id: str, job_id: int, *, since: int, until: int, limit: int, token: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[Entry], str | None]:
         scope = f"history\n{project_id}\n{job_id}\n{since}\n{until}"
         start = self._tokens.read(scope, token) if token else None
         if start is not None and not (isinstance(start, str) and start.startswith(model.HISTORY_PREFIX)):
@@ -246,11 +245,11 @@ class JobQueries:
 
     # --- a report -----------------------------------------------------------------------------
 
-    def report(self, project_id: str, message_id: str) -> dict[str, Any]:
+    def report(self, project_id: str, message_id: str) -> Report:
         record = self._reads.ledger(project_id, message_id)
         if record is None or record.get("expires_at", self._clock() + 1) <= self._clock():
             raise NotFound("message_id: this project has no report with this message_id (or it has expired)")
-        return {"message_id": message_id, "received_at": record["received_at"], "job_count": record["job_count"]}
+        return Report(message_id=message_id, received_at=record["received_at"], job_count=record["job_count"])
 
 
 @dataclass(frozen=True)
@@ -259,17 +258,11 @@ class _Deferred:
     sk: str
 
 
-def _reported_at(record: Record) -> int:
-    """reported_at, or updated_at on a current item written before reported_at existed."""
-    value = record.get("reported_at", record.get("updated_at"))
-    return int(value) if value is not None else 0
-
-
-def _entry(record: Record) -> dict[str, Any]:
+def _entry(record: Record) -> Entry:
     """A history item as the job was sent (extras under their own names), plus what the service added."""
     entry = {name: record[name] for name in _KNOWN if name in record}
     entry.update(record.get("extra") or {})
     entry["received_at"] = record["received_at"]
     entry["message_id"] = record["message_id"]
     entry["category"] = model.category_of(record["status"])
-    return entry
+    return Entry.model_validate(entry)

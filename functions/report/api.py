@@ -9,8 +9,8 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
-from jobstatus.errors import InvalidRequest
-from jobstatus.http import install_error_handlers
+from jobstatus.errors import DependencyUnavailable, InvalidRequest, PayloadConflict, PayloadTooLarge
+from jobstatus.http import Envelope, install_error_handlers, responses
 from jobstatus.observability import count, logger
 from report.service import ReportService
 
@@ -18,12 +18,27 @@ ROUTE = "/v1/<project_id>/edgesrv/job-report"
 SUCCESS_MESSAGE = "The IEF Flink job status information is successfully reported."
 # 5xx messages never say what failed inside; they say what the caller should do.
 RETRY_MESSAGE = "The report was not stored completely. Retry it with the same message_id."
+ACCEPTED = Envelope(is_success=True, message=SUCCESS_MESSAGE).model_dump()
 
 
 def create_app(service: ReportService) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver()
 
-    @app.post(ROUTE)
+    @app.post(
+        ROUTE,
+        operation_id="reportJobStatus",
+        summary="Report the status of edge Flink jobs",
+        responses=responses(
+            Envelope,
+            "Stored, or a replay of a stored report (then Idempotent-Replayed: true)",
+            InvalidRequest,
+            PayloadTooLarge,
+            PayloadConflict,
+            DependencyUnavailable,
+            body=True,
+            headers={"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}},
+        ),
+    )
     def job_report(project_id: str) -> Response[Any]:
         event = app.current_event.raw_event
         # Correlation keys on every line from here on; never any part of the body's text.
@@ -47,7 +62,7 @@ def create_app(service: ReportService) -> APIGatewayHttpResolver:
         return Response(
             status_code=HTTPStatus.OK,
             content_type=content_types.APPLICATION_JSON,
-            body={"is_success": True, "message": SUCCESS_MESSAGE},
+            body=ACCEPTED,
             headers={"Idempotent-Replayed": "true"} if outcome.replayed else None,
         )
 

@@ -89,7 +89,7 @@ TextOrObject = Annotated[
 ]
 
 
-class Job(BaseModel):
+class ReportedJob(BaseModel):
     """One job's status. Unknown fields are kept: a newer agent's data must not be lost."""
 
     model_config = ConfigDict(extra="allow")
@@ -107,7 +107,7 @@ class JobReport(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    jobs: list[Job] = Field(min_length=1)
+    jobs: list[ReportedJob] = Field(min_length=1)
     message_id: str = Field(strict=True, min_length=1, max_length=128)
     msg_confirm_topic: str | None = Field(default=None, strict=True)
 
@@ -269,7 +269,7 @@ def _storable_number(value: int | Decimal) -> bool:
 # --- stored form ----------------------------------------------------------------------------
 
 
-def job_document(job: Job) -> dict[str, Any]:
+def job_document(job: ReportedJob) -> dict[str, Any]:
     """The job as stored: known fields that are present, then its extra fields."""
     document = {k: v for k, v in job.__dict__.items() if v is not None}
     document.update(job.model_extra or {})
