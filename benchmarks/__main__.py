@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import units
-from localapi.template import LocalTemplate
+from devkit.template import LocalTemplate
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlencode
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -32,11 +33,12 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
 from devkit.capacity import Meter
+from devkit.context import LambdaContext
+from devkit.events import http_event, match
+from devkit.moto import SerializedClient
+from devkit.template import HttpRoute, LocalTemplate
 from jobstatus import model
-from localapi.runtime import LambdaContext
-from localapi.services import SerializedClient
 from localapi.streams import StreamMapping
-from localapi.template import LocalTemplate
 from notify.handler import build_handler as build_notify
 from notify.settings import NotifySettings
 from query.handler import build_handler as build_query
@@ -113,31 +115,21 @@ def query_handler(client: Any, clock: Clock) -> Handler:
 
 
 def post(jobs: list[dict[str, Any]], message_id: str | None = None, project: str = PROJECT) -> dict[str, Any]:
+    body = json.dumps({"jobs": jobs, "message_id": message_id or str(uuid.uuid4())}).encode()
     path = f"/v1/{project}/edgesrv/job-report"
-    body = {"jobs": jobs, "message_id": message_id or str(uuid.uuid4())}
-    return {
-        "version": "2.0",
-        "routeKey": "POST /v1/{project_id}/edgesrv/job-report",
-        "rawPath": path,
-        "headers": {"content-type": "application/json"},
-        "requestContext": {"http": {"method": "POST", "path": path}, "stage": "$default", "requestId": "b"},
-        "pathParameters": {"project_id": project},
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    route, parameters = _matched("POST", path)
+    return http_event(route, path, parameters, headers={"content-type": "application/json"}, body=body)
 
 
 def get(path: str, query: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "version": "2.0",
-        "routeKey": "GET",
-        "rawPath": path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-        "headers": {},
-        "queryStringParameters": query,
-        "requestContext": {"http": {"method": "GET", "path": path}, "stage": "$default", "requestId": "b"},
-        "isBase64Encoded": False,
-    }
+    route, parameters = _matched("GET", path)
+    return http_event(route, path, parameters, query=urlencode(query or {}))
+
+
+def _matched(method: str, path: str) -> tuple[HttpRoute, dict[str, str]]:
+    found = match(TEMPLATE.routes(), method, path)
+    assert found is not None, f"{method} {path}: no route in template.yaml"
+    return found
 
 
 def job(status: str, create_time: int, job_id: int = 99270) -> dict[str, Any]:

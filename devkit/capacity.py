@@ -25,8 +25,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from devkit.template import LocalTemplate
 from jobstatus.dynamodb import Item, item_size
-from localapi.template import LocalTemplate
 
 
 @dataclass(frozen=True)

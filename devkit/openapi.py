@@ -19,8 +19,8 @@ import json
 from pathlib import Path
 from typing import Any, cast
 
+from devkit.template import ROOT, LocalTemplate
 from jobstatus import model
-from localapi.template import ROOT, LocalTemplate
 from report.models import JobReport
 
 DOCUMENT = ROOT / "docs" / "openapi.json"

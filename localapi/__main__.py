@@ -15,8 +15,8 @@ import sys
 import threading
 from pathlib import Path
 
+from devkit.template import ROOT, TEMPLATE_PATH, LocalTemplate
 from localapi.stack import LocalStack
-from localapi.template import ROOT, TEMPLATE_PATH, LocalTemplate
 
 SEED_EVENT = ROOT / "events" / "report" / "seed.json"
 SAMPLE_PROJECT = "48cc2c48765f481480c7db940d6409d1"

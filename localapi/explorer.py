@@ -13,9 +13,9 @@ import json
 import uuid
 from typing import Any
 
+from devkit.template import ROOT, HttpRoute
 from jobstatus.http import NOT_FOUND_BODY
 from localapi.httpapi import NOT_FOUND, json_response
-from localapi.template import ROOT, HttpRoute
 
 SWAGGER_UI = ROOT / ".tools" / "swagger-ui" / "package"  # `make run` fetches it from npm
 SWAGGER_UI_CDN = "https://unpkg.com/swagger-ui-dist@5"

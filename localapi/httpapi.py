@@ -14,21 +14,19 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import secrets
 import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
+from devkit.events import http_event, match
+from devkit.template import HttpRoute
 from jobstatus.http import NOT_FOUND_BODY, TOO_LARGE_BODY
 from localapi.runtime import FunctionError, FunctionRuntime, FunctionTimeout
-from localapi.template import LOCAL_ACCOUNT, HttpRoute
 
 # Lambda's synchronous invocation payload limit; a bigger request never reaches the function.
 # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
@@ -38,10 +36,6 @@ from localapi.template import LOCAL_ACCOUNT, HttpRoute
 # Tools/LambdaTestTool-v2, LargePayloadTests.cs; docs/design.md).
 MAX_BODY_BYTES = 6 * 1024 * 1024
 _DRAIN_LIMIT = 4 * MAX_BODY_BYTES  # read and discard up to this much so the client sees the 413
-# HTTP API passes these content types as text; anything else arrives base64-encoded.
-_TEXT_TYPES = re.compile(
-    r"^(text/.*|application/(json|xml|javascript|x-www-form-urlencoded)|application/.*\+(json|xml))$"
-)
 
 
 def json_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -52,31 +46,6 @@ NOT_FOUND = json_response(404, NOT_FOUND_BODY)
 INTERNAL_ERROR = json_response(500, {"message": "Internal Server Error"})
 UNAVAILABLE = json_response(503, {"message": "Service Unavailable"})
 TOO_LARGE = json_response(413, TOO_LARGE_BODY)
-
-
-@dataclass(frozen=True)
-class Request:
-    """One HTTP request as the server read it."""
-
-    method: str
-    raw_path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-    source_ip: str
-
-
-@dataclass(frozen=True)
-class _Route:
-    route: HttpRoute
-    pattern: re.Pattern[str]
-
-    @classmethod
-    def of(cls, route: HttpRoute) -> _Route:
-        # {name} matches one path segment; {name+} (greedy) the rest of the path, as HTTP API does.
-        regex = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(route.path))
-        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", regex)
-        return cls(route, re.compile(f"^{regex}$"))
 
 
 class HttpApi:
@@ -90,33 +59,35 @@ class HttpApi:
         host: str,
         extra: Callable[[str, str], dict[str, Any] | None] | None = None,
     ) -> None:
-        self._routes = [_Route.of(route) for route in routes]
+        self._routes = routes
         self._runtimes = runtimes
         self._host = host
         self._extra = extra
 
     @property
     def routes(self) -> list[HttpRoute]:
-        return [r.route for r in self._routes]
-
-    def match(self, method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
-        for candidate in self._routes:
-            found = candidate.pattern.match(path)
-            if found and candidate.route.method in (method, "ANY"):
-                return candidate.route, found.groupdict()
-        return None
+        return self._routes
 
     def respond(self, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
         raw_path, _, query = target.partition("?")
         if self._extra is not None and (answer := self._extra(method, raw_path)) is not None:
             return answer
-        matched = self.match(method, raw_path)
+        matched = match(self._routes, method, raw_path)
         if matched is None:
             return NOT_FOUND
         route, path_parameters = matched
         request_id = base64.b64encode(secrets.token_bytes(12)).decode()
-        request = Request(method, raw_path, query, headers, body, source_ip)
-        event = self.event(route, request, path_parameters, request_id)
+        event = http_event(
+            route,
+            raw_path,
+            path_parameters,
+            query=query,
+            headers=headers,
+            body=body,
+            request_id=request_id,
+            source_ip=source_ip,
+            host=self._host,
+        )
         if len(json.dumps(event)) > MAX_BODY_BYTES:
             return TOO_LARGE
         try:
@@ -127,60 +98,6 @@ class HttpApi:
             print(f"function error: {exc}", file=sys.stderr)
             return INTERNAL_ERROR
         return result if isinstance(result, dict) and "statusCode" in result else json_response(200, result)
-
-    def event(
-        self, route: HttpRoute, request: Request, path_parameters: dict[str, str], request_id: str
-    ) -> dict[str, Any]:
-        """The payload-2.0 event API Gateway would send for this request."""
-        now = time.time()
-        method, raw_path, query, headers, body = (
-            request.method,
-            request.raw_path,
-            request.query,
-            request.headers,
-            request.body,
-        )
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        try:
-            text: str | None = body.decode("utf-8") if _TEXT_TYPES.match(content_type) else None
-        except UnicodeDecodeError:
-            text = None
-        event: dict[str, Any] = {
-            "version": "2.0",
-            "routeKey": route.route_key,
-            "rawPath": raw_path,
-            "rawQueryString": query,
-            "headers": headers,
-            "requestContext": {
-                "accountId": LOCAL_ACCOUNT,
-                "apiId": "local",
-                "domainName": headers.get("host", self._host),
-                "domainPrefix": "local",
-                "http": {
-                    "method": method,
-                    "path": raw_path,
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": request.source_ip,
-                    "userAgent": headers.get("user-agent", ""),
-                },
-                "requestId": request_id,
-                "routeKey": route.route_key,
-                "stage": "$default",
-                "time": formatdate(now, usegmt=True),
-                "timeEpoch": int(now * 1000),
-            },
-            "pathParameters": {k: unquote(v) for k, v in path_parameters.items()},
-            "isBase64Encoded": text is None and bool(body),
-        }
-        if query:
-            # Repeated parameters are joined with commas, as HTTP API does.
-            parameters: dict[str, str] = {}
-            for name, value in parse_qsl(query, keep_blank_values=True):
-                parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
-            event["queryStringParameters"] = parameters
-        if body:
-            event["body"] = text if text is not None else base64.b64encode(body).decode()
-        return event
 
     def serve(self, host: str, port: int, *, access_log: bool, after: Callable[[], None] | None = None) -> Any:
         """The HTTP server on host:port in a daemon thread; `after` runs after each answer."""

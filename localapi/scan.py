@@ -21,8 +21,8 @@ from boto3.dynamodb.types import Binary, TypeDeserializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from localapi.services import client
-from localapi.template import TEMPLATE_PATH, LocalTemplate
+from devkit.moto import client
+from devkit.template import TEMPLATE_PATH, LocalTemplate
 
 NOTHING_LISTENS = 3  # exit code: no local stack answers on the port
 

@@ -12,8 +12,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from devkit.template import LOCAL_ACCOUNT, LOCAL_REGION, ScheduleTrigger
 from localapi.runtime import FunctionError, FunctionRuntime, FunctionTimeout
-from localapi.template import LOCAL_ACCOUNT, LOCAL_REGION, ScheduleTrigger
 
 
 class Schedule(threading.Thread):

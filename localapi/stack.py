@@ -14,14 +14,14 @@ from typing import Any
 
 from moto.iotdata.models import iotdata_backends
 
+from devkit.moto import DUMMY_CREDENTIALS, client, start_moto
+from devkit.template import LOCAL_ACCOUNT, LOCAL_REGION, LocalTemplate
 from localapi.eventbus import EventTap
 from localapi.explorer import Explorer
 from localapi.httpapi import HttpApi
 from localapi.runtime import FunctionRuntime
 from localapi.schedules import Schedule
-from localapi.services import DUMMY_CREDENTIALS, client, start_moto
 from localapi.streams import StreamMapping
-from localapi.template import LOCAL_ACCOUNT, LOCAL_REGION, LocalTemplate
 
 # Against moto the functions' DynamoDB read timeout (DYNAMODB_READ_TIMEOUT_SECONDS; 2 s deployed).
 # moto answers a conditional write in about 25 ms and one at a time, where DynamoDB takes a few ms

@@ -26,31 +26,15 @@ from typing import Any, cast
 
 from moto.events.models import EventPattern
 
+from devkit.events import stream_record
+from devkit.template import StreamTrigger
 from localapi.runtime import FunctionError, FunctionRuntime, FunctionTimeout
-from localapi.template import LOCAL_REGION, StreamTrigger
 
 # Lambda reads each shard 4 times a second (the guide above, "Polling and batching streams"), and
 # looks for new shards far less often: an idle stack then costs a few percent of a core, not ten.
 POLL_S = 0.25
 SHARDS_REFRESH_S = 10.0
 Record = dict[str, Any]
-
-
-def lambda_record(record: Record, stream_arn: str) -> Record:
-    """A stream record as Lambda passes it: JSON, ApproximateCreationDateTime in epoch seconds."""
-    dynamodb = dict(record["dynamodb"])
-    created = dynamodb.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        dynamodb["ApproximateCreationDateTime"] = created.timestamp()
-    return {
-        "eventID": record["eventID"],
-        "eventName": record["eventName"],
-        "eventVersion": record.get("eventVersion", "1.1"),
-        "eventSource": "aws:dynamodb",
-        "awsRegion": record.get("awsRegion", LOCAL_REGION),
-        "dynamodb": dynamodb,
-        "eventSourceARN": stream_arn,
-    }
 
 
 class StreamMapping(threading.Thread):
@@ -123,7 +107,7 @@ class StreamMapping(threading.Thread):
             response = self._streams.get_records(ShardIterator=iterator, Limit=room)
             iterators[shard] = response.get("NextShardIterator") or ""
             for record in response.get("Records", []):
-                event_record = lambda_record(record, self._arn)
+                event_record = stream_record(record, self._arn)
                 if self.matches(event_record):  # a record that matches no filter is skipped, as Lambda does
                     batch.append((shard, event_record))
                     room -= 1

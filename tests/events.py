@@ -10,9 +10,9 @@ from typing import Any, cast
 
 from moto.events.models import EventPattern
 
+from devkit.events import stream_record
+from devkit.template import LocalTemplate
 from jobstatus import model
-from localapi.streams import lambda_record
-from localapi.template import LocalTemplate
 
 JOB_TABLE = "JobStatusTable"
 # Streams and EventBridge through moto in-process: botocore would otherwise send streams calls to an
@@ -44,7 +44,7 @@ class Stream:
             if not response["Records"]:
                 return {"Records": records}
             for record in response["Records"]:
-                event_record = lambda_record(record, self.arn)
+                event_record = stream_record(record, self.arn)
                 if any(p.matches_event(cast(Any, event_record)) for p in self._patterns):
                     records.append(event_record)
                 else:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
-import re
 import uuid
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -13,7 +11,8 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from localapi.template import ROOT, LocalTemplate
+from devkit.events import http_event, match
+from devkit.template import ROOT, HttpRoute, LocalTemplate
 
 EVENTS = ROOT / "events"
 PROJECT = "48cc2c48765f481480c7db940d6409d1"
@@ -39,83 +38,32 @@ def job(job_id: Any = 1, status: Any = "job_running", create_time: Any = 1_700_0
     return data
 
 
+REPORT_ROUTE = next(route for route in TEMPLATE.routes() if route.method == "POST")
+API_HOST = "abc123.execute-api.us-east-1.amazonaws.com"
+
+
 def event(
     body: Any,
     *,
     project: str = PROJECT,
-    base64_encoded: bool = False,
     content_type: str | None = "application/json",
     method: str = "POST",
     path: str | None = None,
 ) -> dict[str, Any]:
-    """An HTTP API payload-2.0 event; `body` may be a dict (sent as JSON), str or bytes."""
+    """The payload-2.0 event of a report (`body` a dict sent as JSON, a str or bytes) to the report route;
+    with another `method` or `path`, of a request the route table would not give the function."""
     raw = body if isinstance(body, bytes) else (body if isinstance(body, str) else json.dumps(body)).encode()
-    try:
-        raw.decode()
-    except UnicodeDecodeError:
-        base64_encoded = True  # API Gateway can only pass bytes that are not UTF-8 as base64
+    headers = {"host": API_HOST} | ({"content-type": content_type} if content_type is not None else {})
+    route = HttpRoute(REPORT_ROUTE.function, method, REPORT_ROUTE.path)
     raw_path = path or f"/v1/{project}/edgesrv/job-report"
-    headers = {"host": "abc123.execute-api.us-east-1.amazonaws.com"}
-    if content_type is not None:
-        headers["content-type"] = content_type
-    return {
-        "version": "2.0",
-        "routeKey": "POST /v1/{project_id}/edgesrv/job-report",
-        "rawPath": raw_path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.1"},
-            "requestId": uuid.uuid4().hex,
-            "routeKey": "POST /v1/{project_id}/edgesrv/job-report",
-            "stage": "$default",
-            "timeEpoch": 1_796_000_000_000,
-        },
-        "pathParameters": {"project_id": project},
-        "body": base64.b64encode(raw).decode() if base64_encoded else raw.decode(),
-        "isBase64Encoded": base64_encoded,
-    }
+    return http_event(route, raw_path, {"project_id": project}, headers=headers, body=raw, source_ip="203.0.113.1")
 
 
 def get_event(path: str, query: str = "") -> dict[str, Any]:
     """The payload-2.0 event API Gateway sends for a GET of this path and raw query string."""
-    from urllib.parse import parse_qsl, unquote  # noqa: PLC0415
-
-    route, parameters = None, {}
-    for candidate in TEMPLATE.routes():
-        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(candidate.path))
-        found = re.fullmatch(pattern, path)
-        if found and candidate.method == "GET":
-            route, parameters = candidate, found.groupdict()
-    query_parameters: dict[str, str] = {}
-    for name, value in parse_qsl(query, keep_blank_values=True):  # repeated ones joined, as API Gateway does
-        query_parameters[name] = f"{query_parameters[name]},{value}" if name in query_parameters else value
-    route_key = route.route_key if route else "$default"
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"host": "abc123.execute-api.us-east-1.amazonaws.com"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-            "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.1"},
-            "requestId": uuid.uuid4().hex,
-            "routeKey": route_key,
-            "stage": "$default",
-            "timeEpoch": 1_796_000_000_000,
-        },
-        "pathParameters": {k: unquote(v) for k, v in parameters.items()},
-        "isBase64Encoded": False,
-    }
-    if query_parameters:
-        event["queryStringParameters"] = query_parameters
-    return event
+    found = match(TEMPLATE.routes(), "GET", path)
+    route, parameters = found if found else (HttpRoute(QUERY_FUNCTION, "GET", "$default"), {})
+    return http_event(route, path, parameters, query=query, headers={"host": API_HOST}, source_ip="203.0.113.1")
 
 
 def reply_json(

@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 import boto3
 import pytest
 
+from devkit.template import ROOT
 from edgeclient import Retry
-from localapi.template import ROOT
 from tests.support import reply_json
 
 

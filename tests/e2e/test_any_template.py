@@ -6,7 +6,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from localapi.template import ROOT, TEMPLATE_PATH
+from devkit.template import ROOT, TEMPLATE_PATH
 from tests.e2e.conftest import start_local, stop_local
 from tests.support import PROJECT, SUCCESS, seed_body
 

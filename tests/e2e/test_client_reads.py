@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from devkit.template import ROOT
 from edgeclient import Client, NoCredentials, RequestRejected, Retry, Spool
 from edgeclient.__main__ import main
-from localapi.template import ROOT
 from tests.e2e.conftest import FAST, FaultyProxy, Local, url
 from tests.support import EVENTS, job, report
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from localapi.template import ROOT
+from devkit.template import ROOT
 from tests.e2e.conftest import Local, free_port
 from tests.support import TEMPLATE, seed_body
 

@@ -26,6 +26,12 @@ CHECKS = ",".join(
     ]
 )
 
+# The stateful phase is left out: following the next_token links it infers, it sends URLs over the
+# HTTP API's 10 KB quota on the request line and headers, where what API Gateway answers is not
+# documented, so the local API cannot stand in for it (Python's server answers an HTML 414).
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+PHASES = "examples,coverage,fuzzing"
+
 pytestmark = pytest.mark.slow(80)
 
 
@@ -39,6 +45,8 @@ def test_generated_requests_get_no_5xx_and_conforming_responses(local: Local, tm
             f"http://127.0.0.1:{local.port}/swagger/openapi.json",
             "--checks",
             CHECKS,
+            "--phases",
+            PHASES,
             "--max-examples",
             "40",
             "--generation-deterministic",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from localapi.template import LOCAL_ACCOUNT, LOCAL_REGION
+from devkit.template import LOCAL_ACCOUNT, LOCAL_REGION
 
 Request = tuple[str, str]  # (IAM action, resource ARN)
 Call = tuple[str, str, str]  # (function logical id, IAM action, resource ARN)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from localapi.template import LOCAL_ACCOUNT, LOCAL_REGION, ROOT, TEMPLATE_PATH, LocalTemplate
+from devkit.template import LOCAL_ACCOUNT, LOCAL_REGION, ROOT, TEMPLATE_PATH, LocalTemplate
 from tests.iam.calls import Call
 
 HERE = Path(__file__).resolve().parent

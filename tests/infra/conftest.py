@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from localapi.template import ROOT
+from devkit.template import ROOT
 from tests.infra.samlocal import Stage, sam_build, staged
 
 

@@ -38,9 +38,9 @@ import pytest
 import yaml
 from filelock import FileLock
 
-from localapi.services import start_moto
+from devkit.moto import start_moto
+from devkit.template import ROOT, TEMPLATE_PATH, load
 from localapi.stack import LOCAL_READ_TIMEOUT_S
-from localapi.template import ROOT, TEMPLATE_PATH, load
 from tests.e2e.conftest import free_port
 from tests.support import EVENTS, TEMPLATE, deserialize
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from localapi.template import ROOT, LocalTemplate
+from devkit.template import ROOT, LocalTemplate
 from tests.iam.policies import Role, case, deployed, roles, simulate
 from tests.support import TEMPLATE
 

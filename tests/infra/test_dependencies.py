@@ -6,7 +6,7 @@ import re
 from importlib.metadata import version
 from pathlib import Path
 
-from localapi.template import ROOT
+from devkit.template import ROOT
 
 LAYER = ROOT / "layers" / "dependencies" / "requirements.txt"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from localapi.template import ROOT
+from devkit.template import ROOT
 
 MAKE = shutil.which("make")
 pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not on PATH")

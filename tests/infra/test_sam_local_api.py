@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from localapi.httpapi import HttpApi
+from devkit.events import match
 from tests.infra.samlocal import LOCAL_TIMEOUT_S, MARKS, Stage, answered, serve
 from tests.support import EVENTS, PROJECT, SUCCESS, TEMPLATE
 
@@ -25,11 +25,10 @@ pytestmark = [*MARKS, pytest.mark.slow(95)]
 def test_sam_local_start_api_serves_every_route(sam: str, stage: Stage):
     with serve(sam, stage, "start-api") as port:
         prefix = f"/v1/{PROJECT}/edgesrv"
-        routes = HttpApi(TEMPLATE.routes(), {}, host="127.0.0.1")
         covered: set[str] = set()
 
         def call(method: str, path: str, body: Any = None) -> tuple[int, Any]:
-            matched = routes.match(method, prefix + path.partition("?")[0])
+            matched = match(TEMPLATE.routes(), method, prefix + path.partition("?")[0])
             assert matched, f"{method} {path}: no route in template.yaml"
             covered.add(matched[0].route_key)
             data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from localapi.template import ROOT
+from devkit.template import ROOT
 from tests.support import TEMPLATE
 
 # Every function's CodeUri: the code that is deployed.

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from devkit.template import ROOT, LocalTemplate
 from jobstatus import model
-from localapi.template import ROOT, LocalTemplate
 from tests.support import EVENTS, QUERY_FUNCTION, REPORT_FUNCTION, TEMPLATE
 
 RESOURCES: dict[str, Any] = TEMPLATE.resources
@@ -228,10 +228,13 @@ def test_parameters_and_outputs():
     }
     silent = params["SilentAfterMinutes"]
     assert (silent["Default"], silent["MinValue"]) == (30, 0)
-    for function in TEMPLATE.functions():
-        assert RESOURCES[function]["Properties"]["Environment"]["Variables"]["SILENT_AFTER_MINUTES"] == {
-            "Ref": "SilentAfterMinutes"
-        }
+    # every function gets it from Globals, as SAM merges them
+    assert TEMPLATE.document["Globals"]["Function"]["Environment"]["Variables"]["SILENT_AFTER_MINUTES"] == {
+        "Ref": "SilentAfterMinutes"
+    }
+    for function in TEMPLATE.functions().values():
+        assert function.environment["SILENT_AFTER_MINUTES"] == "30"
+        assert "SILENT_AFTER_MINUTES" not in RESOURCES[function.logical_id]["Properties"]["Environment"]["Variables"]
 
 
 def test_function_environment_resolves_locally_to_the_tables():

@@ -10,9 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from devkit.context import LambdaContext
+from devkit.moto import SerializedClient
 from jobstatus.observability import metrics
-from localapi.runtime import LambdaContext
-from localapi.services import SerializedClient
 from notify.handler import build_handler as build_events_handler
 from notify.settings import NotifySettings
 from query.handler import build_handler as build_query_handler

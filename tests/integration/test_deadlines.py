@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 import pytest
 
+from devkit.template import LocalTemplate
 from jobstatus import aws
-from localapi.template import LocalTemplate
 from report.store import WRITERS
 from tests.support import REPORT_FUNCTION, RUN, body_of, event, job, reply_json, report
 

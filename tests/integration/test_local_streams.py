@@ -10,8 +10,8 @@ from typing import Any
 import boto3
 import pytest
 
+from devkit.moto import SerializedClient
 from localapi.runtime import FunctionError
-from localapi.services import SerializedClient
 from localapi.streams import StreamMapping
 from tests.support import TEMPLATE, event, job, report
 
@@ -47,7 +47,7 @@ def wiring(ddb: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def reporter(reporter: Any, ddb: Any) -> Any:
-    """Report handlers whose DynamoDB calls run one at a time (localapi.services.SerializedClient):
+    """Report handlers whose DynamoDB calls run one at a time (devkit.moto.SerializedClient):
     these tests name stream records by sequence number, which DynamoDB keeps unique and moto, under
     the report's concurrent writers, does not."""
     return lambda *args, **kwargs: reporter(*args, client=SerializedClient(ddb), **kwargs)

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from benchmarks.__main__ import pip_target, sh
-from localapi.template import ROOT
+from devkit.template import ROOT
 
 MISSING = "no-such-package-for-the-bench==1.0"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from localapi.template import ROOT
+from devkit.template import ROOT
 from tests.support import seed_body
 
 DOCUMENTS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "localapi").rglob("README.md")])

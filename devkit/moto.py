@@ -1,7 +1,8 @@
-"""The AWS services of the local stack: one moto server (default port 8000, DynamoDB Local's port).
+"""moto, as the local stack and the tests use it: its server, clients for it, and a serialized client.
 
-It serves every AWS API the functions call (DynamoDB, IoT data, and the rest moto knows), so one
-endpoint URL stands in for all of them, as `make run` prints.
+The server (default port 8000, DynamoDB Local's port, under `make run`) serves every AWS API the
+functions call (DynamoDB, Secrets Manager, EventBridge, IoT data, and the rest moto knows), so one
+endpoint URL stands in for all of them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from localapi.template import LOCAL_REGION
+from devkit.template import LOCAL_REGION
 
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -1,11 +1,11 @@
-"""Read what the local stack needs from template.yaml, so the template stays the one source of truth.
+"""The template model: what the local stack, the tests and the bench learn from template.yaml, its one source of truth.
 
 Every function with its triggers (HttpApi routes, a DynamoDB stream's event source mapping, a
-schedule), every table, queue and secret, and the Parameters. A small reader is
-written here rather than taken from cfn-lint or samtranslator: those pin boto3 and pydantic
-versions that clash with the runtime's, so they live in isolated tool environments (see the
-Makefile) and cannot be imported next to the functions. This reader understands the short-form
-intrinsics and resolves the few (Ref, Sub, If, Equals, GetAtt) that environments and tables use.
+schedule), Globals merged in as SAM merges them, every table, queue and secret, and the Parameters;
+intrinsics resolved with CloudFormation's return values. A small reader is written here rather than
+taken from cfn-lint or samtranslator: those pin boto3 and pydantic versions that clash with the
+runtime's, so they live in isolated tool environments (see the Makefile) and cannot be imported next
+to the functions (the IAM tests run samtranslator there, tests/iam/translate.py).
 """
 
 from __future__ import annotations
@@ -46,6 +46,23 @@ def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any
 
 
 _Loader.add_multi_constructor("!", _tag)
+
+
+def merge_globals(defaults: Any, own: Any) -> Any:
+    """A resource's properties with the template's Globals, as SAM merges them: maps key by key (the
+    resource's value wins), lists one after the other, anything else the resource's.
+    https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification-template-anatomy-globals.html
+    """
+    if isinstance(defaults, dict) and isinstance(own, dict):
+        return {
+            key: merge_globals(defaults[key], own[key])
+            if key in defaults and key in own
+            else own.get(key, defaults.get(key))
+            for key in {**defaults, **own}
+        }
+    if isinstance(defaults, list) and isinstance(own, list):
+        return defaults + own
+    return own
 
 
 def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -191,7 +208,7 @@ class LocalTemplate:
         return [route for function in self.functions().values() for route in function.routes]
 
     def _function(self, name: str, resource: dict[str, Any]) -> Function:
-        props = {**self.document.get("Globals", {}).get("Function", {}), **resource["Properties"]}
+        props = merge_globals(self.document.get("Globals", {}).get("Function", {}), resource["Properties"])
         module, handler = props["Handler"].rsplit(".", 1)
         variables = props.get("Environment", {}).get("Variables", {})
         events = props.get("Events", {})
