@@ -86,27 +86,32 @@ class Table:
         response = self.call("query", **request)
         return response.get("Items", []), response.get("LastEvaluatedKey")
 
-    def read_batch(self, keys: list[Item]) -> tuple[list[Item], list[Item]]:
-        """The items of up to BATCH_GET_SIZE keys, strongly consistent: (found, keys still unprocessed
-        after BATCH_ATTEMPTS). The caller decides what keys left over mean."""
+    def read_batch(self, keys: list[Item], attributes: Sequence[str] = ()) -> tuple[list[Item], list[Item]]:
+        """The items of up to BATCH_GET_SIZE keys (or only these attributes of them), strongly consistent:
+        (found, keys still unprocessed after BATCH_ATTEMPTS). The caller decides what keys left over mean."""
         request: dict[str, Any] = {self.name: {"Keys": keys, "ConsistentRead": True}}
+        if attributes:
+            names = {f"#a{i}": name for i, name in enumerate(attributes)}
+            request[self.name] |= {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         found: list[Item] = []
         for attempt in range(BATCH_ATTEMPTS):
             response = self._batch("batch_get_item", request)
             found += response.get("Responses", {}).get(self.name, [])
-            request = response.get("UnprocessedKeys") or {}
+            request = response.get("UnprocessedKeys") or {}  # with the projection, as DynamoDB hands it back
             if not request:
                 return found, []
             if attempt + 1 < BATCH_ATTEMPTS:
                 self._sleep(backoff_s(attempt, BACKOFF_BASE_S, BACKOFF_CAP_S))
         return found, list(request[self.name]["Keys"])
 
-    def read_many(self, keys: Sequence[Item], pool: Executor) -> tuple[list[Item], list[Item]]:
+    def read_many(
+        self, keys: Sequence[Item], pool: Executor, attributes: Sequence[str] = ()
+    ) -> tuple[list[Item], list[Item]]:
         """The items of any number of keys: BATCH_GET_SIZE keys a call, the calls at once; (found, keys
         still unprocessed after the retries)."""
         found: list[Item] = []
         unprocessed: list[Item] = []
-        tasks = [partial(self.read_batch, chunk) for chunk in chunked(keys, BATCH_GET_SIZE)]
+        tasks = [partial(self.read_batch, chunk, attributes) for chunk in chunked(keys, BATCH_GET_SIZE)]
         for items, left in in_parallel(pool, tasks):
             found += items
             unprocessed += left

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 PROJECT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 PROJECT_ID_PATTERN = f"^{PROJECT_ID.pattern}$"
@@ -115,6 +116,19 @@ _BUCKET_DIGITS = 13  # epoch milliseconds until the year 2286
 
 def job_pk(project_id: str, job_id: int) -> str:
     return f"{project_id}#JOB#{job_id}"
+
+
+# --- item layout --------------------------------------------------------------------------------
+# A history item holds the job as it was sent: its known fields as attributes of their own, its
+# extra fields under `extra` (so that no field a job sends can overwrite a key or the metadata).
+KNOWN_FIELDS = ("job_id", "status", "create_time", "exceptions", "metrics", "plan")
+
+
+def sent_job(history: dict[str, Any]) -> dict[str, Any]:
+    """The job as it was sent, from a history item's plain values: its known fields, then its extras."""
+    job = {name: history[name] for name in KNOWN_FIELDS if name in history}
+    job.update(history.get("extra") or {})
+    return job
 
 
 def current_key(pk: str) -> dict[str, dict[str, str]]:

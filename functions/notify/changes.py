@@ -42,7 +42,7 @@ def _id(*parts: object) -> str:
 
 
 def _reported_at(image: Image) -> int:
-    return int(image.get("reported_at") or image.get("updated_at") or 0)
+    return int(image["reported_at"])
 
 
 def events_of(old: Image | None, new: Image | None, *, silent_after_minutes: int) -> list[Event]:
@@ -70,6 +70,7 @@ def events_of(old: Image | None, new: Image | None, *, silent_after_minutes: int
             "previous_status": previous,
             "previous_category": None if previous is None else model.category_of(previous),
             "create_time": new["create_time"],
+            "status_since": new["status_since"],
             "reported_at": _reported_at(new),
             "message_id": new["message_id"],
         }

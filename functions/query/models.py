@@ -27,6 +27,7 @@ class Job(BaseModel):
     status: str = Field(description="As the agent last reported it")
     category: Category
     create_time: int = Field(description="Epoch ms of the current status, as reported")
+    status_since: int = Field(description="Epoch ms (create_time) at which the current status's run began")
     reported_at: int = Field(description="Epoch ms at which the service received the report that set it")
     message_id: str = Field(description="The message_id of that report")
     silent: bool = Field(description="Active and unreported for longer than SilentAfterMinutes")

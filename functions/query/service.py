@@ -31,7 +31,6 @@ from query.store import READERS, IndexRead, JobReads, Record
 # A page that is not full is refilled from the open streams at most this many times: enough to walk
 # every category's 16 shards once, so that a sparse project's first page is not empty.
 MAX_ROUNDS = len(model.CATEGORIES)
-_KNOWN = ("job_id", "status", "create_time", "exceptions", "metrics", "plan")
 
 
 @dataclass(frozen=True)
@@ -88,6 +87,7 @@ class JobQueries:
             "status": record["status"],
             "category": category,
             "create_time": record["create_time"],
+            "status_since": record["status_since"],
             "reported_at": reported_at,
             "message_id": record["message_id"],
             "silent": since is not None,
@@ -260,8 +260,7 @@ class _Deferred:
 
 def _entry(record: Record) -> Entry:
     """A history item as the job was sent (extras under their own names), plus what the service added."""
-    entry = {name: record[name] for name in _KNOWN if name in record}
-    entry.update(record.get("extra") or {})
+    entry = model.sent_job(record)
     entry["received_at"] = record["received_at"]
     entry["message_id"] = record["message_id"]
     entry["category"] = model.category_of(record["status"])

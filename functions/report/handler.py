@@ -36,6 +36,7 @@ def build_handler(
         history_ttl_s=settings.history_retention_days * 86400,
         ledger_ttl_s=settings.ledger_retention_days * 86400,
         silent_after_minutes=settings.silent_after_minutes,
+        keep_heartbeats=settings.keep_heartbeats,
         sleep=sleep,
     )
     publisher = None

@@ -1,11 +1,13 @@
-"""The report use case: validate, claim the message_id, write every status.
+"""The report use case: validate, claim the message_id, write what each status changes.
 
 Two sequential DynamoDB phases, the fewest possible once a conflicting reuse of a message_id
 must write nothing (docs/design.md):
-1. the ledger: one conditional write that tells new, replay and conflict apart;
-2. history puts and current-status updates, concurrently.
-A replay redoes phase 2 with the first attempt's timestamps, which writes identical items, so
-a crash between the phases loses nothing and no retry is ever blocked by a lock.
+1. the ledger, one conditional write that tells new, replay and conflict apart, and at the same
+   time a read of each job's current status (a read writes nothing);
+2. the current-status updates and the history puts, concurrently: what report.runs decides from
+   the statuses and the current ones (a heartbeat moves only the current item).
+A replay redoes phase 2 with the first attempt's timestamps, and writes only what its first attempt
+did, so a crash between the phases loses nothing and no retry is ever blocked by a lock.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from jobstatus.jsonvalue import canonical
 from jobstatus.model import KNOWN_STATUSES, PROJECT_ID, PROJECT_ID_RULE, status_rank
 from report.confirm import ConfirmationPublisher
 from report.models import JobReport, job_document, parse_report
+from report.runs import run_of
 from report.store import JobEntry, JobStatusStore
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     replayed: bool
-    stored: int  # history items written (duplicates within the report count once)
+    stored: int  # history items written (duplicates within the report count once; heartbeats none)
     unknown_statuses: int
     confirmed: bool | None = None  # None: no publish was due (publishing off, or no topic)
 
@@ -61,18 +64,16 @@ class ReportService:
     def accept(self, project_id: str, report: JobReport) -> Outcome:
         documents = [job_document(job) for job in report.jobs]
         texts = [canonical(doc) for doc in documents]
-        ranks = [status_rank(job.status) for job in report.jobs]
-        newest = _newest_per_job(report, ranks)
         entries = [
             JobEntry(
                 index=index,
                 document=doc,
                 extra_names=frozenset(job.model_extra or ()),
                 digest=hashlib.sha256(text.encode()).hexdigest()[:16],
-                newest=index in newest,
-                rank=rank,
+                run=run_of(doc),
+                rank=status_rank(job.status),
             )
-            for index, (job, doc, text, rank) in enumerate(zip(report.jobs, documents, texts, ranks, strict=True))
+            for index, (job, doc, text) in enumerate(zip(report.jobs, documents, texts, strict=True))
         ]
         extra = dict(report.model_extra or {})
         writes = self._store.prepare(
@@ -83,32 +84,24 @@ class ReportService:
             report_extra=extra,
         )
         now_ms = int(self._clock() * 1000)
-        first_seen = self._store.claim(writes, job_count=len(entries), topic=report.msg_confirm_topic, now_ms=now_ms)
+        first_seen, currents = self._store.begin(
+            writes, job_count=len(entries), topic=report.msg_confirm_topic, now_ms=now_ms
+        )
         replayed = first_seen is not None
         # A replay writes with the first attempt's timestamp, so its items are identical.
-        self._store.apply(writes, received_at_ms=first_seen if first_seen is not None else now_ms)
+        stored = self._store.apply(
+            writes, currents, received_at_ms=first_seen if first_seen is not None else now_ms, replayed=replayed
+        )
         confirmed = None
         if self._publisher is not None and report.msg_confirm_topic is not None:
             # Stored first, then confirmed; a replay confirms again for an agent that missed it.
             confirmed = self._publisher.publish(report.msg_confirm_topic, report.message_id)
         return Outcome(
             replayed=replayed,
-            stored=len(writes.history),
+            stored=stored,
             unknown_statuses=sum(job.status not in KNOWN_STATUSES for job in report.jobs),
             confirmed=confirmed,
         )
-
-
-def _newest_per_job(report: JobReport, ranks: list[str]) -> set[int]:
-    """Indexes of the jobs whose status should update the current item: one per job_id."""
-    best: dict[int, tuple[tuple[int, str], int]] = {}
-    for index, job in enumerate(report.jobs):
-        if job.job_id is None:
-            continue
-        order = (job.create_time, ranks[index])
-        if job.job_id not in best or order > best[job.job_id][0]:
-            best[job.job_id] = (order, index)
-    return {index for _, index in best.values()}
 
 
 def _payload_hash(report: JobReport, job_texts: list[str], extra: dict[str, object]) -> str:

@@ -16,3 +16,5 @@ class ReportSettings(Settings):
     confirm_topic_prefix: str = Field("", alias="CONFIRM_TOPIC_PREFIX")
     iot_data_endpoint: str | None = Field(None, alias="IOT_DATA_ENDPOINT")
     silent_after_minutes: int = Field(30, alias="SILENT_AFTER_MINUTES", ge=0)
+    # Keep every status in history, heartbeats too (template.yaml: KeepHeartbeats), for an audit trail.
+    keep_heartbeats: bool = Field(False, alias="KEEP_HEARTBEATS")

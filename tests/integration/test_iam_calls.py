@@ -73,6 +73,13 @@ def recorded_calls(ddb, stream, clock) -> set[tuple[str, str, str]]:
     large = {"error_type": "X", "trace": "x" * 40_000}
     ok(report_handler(event(report(job(job_id=7, status="job_running_exception", exceptions=large))), context()))
 
+    # a heartbeat, a newer status, then the heartbeat's replay: its older status is checked against the history
+    beat = event(report(job(job_id=8, status="job_running", create_time=2), message_id="beat"))
+    ok(report_handler(event(report(job(job_id=8, status="job_running", create_time=1))), context()))
+    ok(report_handler(beat, context()))
+    ok(report_handler(event(report(job(job_id=8, status="job_finish", create_time=3))), context()))
+    ok(report_handler(beat, context()))
+
     # every read route, and a second page (a token, signed with the key from Secrets Manager)
     def read(path: str, query: str = "") -> dict[str, Any]:
         return ok(read_handler(get_event(path, query), context()))
@@ -84,7 +91,7 @@ def recorded_calls(ddb, stream, clock) -> set[tuple[str, str, str]]:
     read(f"/v1/{PROJECT}/edgesrv/jobs/99270/history")
     read(f"/v1/{PROJECT}/edgesrv/job-report", "message_id=uuid")
     # the stream's changes published; then a job that goes silent, marked by the sweep, published too
-    ok(report_handler(event(report(job(job_id=8, status="job_running"))), context()))
+    ok(report_handler(event(report(job(job_id=9, status="job_running"))), context()))
     assert events_handler(stream.batch(), context()) == {"batchItemFailures": []}
     clock.advance(300)
     assert sweep_handler({}, context())["marked"] >= 1

@@ -72,6 +72,7 @@ def test_seed_example_reads_back_as_a_failed_job_with_its_exceptions(reporter, r
         "status": "job_submit_fail",
         "category": "failed",
         "create_time": 1591104868201,
+        "status_since": 1591104868201,
         "reported_at": int(clock.now * 1000),
         "message_id": "uuid",
         "silent": False,
@@ -425,7 +426,7 @@ def test_history_bounds_are_inclusive_and_pages_walk_every_entry_once(reporter, 
 
 def test_a_history_token_is_bound_to_its_job_and_bounds(reporter, reader):
     send, read = reporter(), reader()
-    send(event(report(*[job(job_id=14, status="job_running", create_time=t) for t in range(1, 6)])))
+    send(event(report(*[job(job_id=14, status="job_running", create_time=t, metrics={"t": t}) for t in range(1, 6)])))
     send(event(report(job(job_id=15))))
     _, token = history(read, 14, "limit=2")
     assert token
