@@ -86,6 +86,16 @@ class Table:
         response = self.call("query", **request)
         return response.get("Items", []), response.get("LastEvaluatedKey")
 
+    def query_all(self, **request: Any) -> list[Item]:
+        """Every page of a Query: its items, in order."""
+        found: list[Item] = []
+        while True:
+            items, start = self.query(**request)
+            found += items
+            if start is None:
+                return found
+            request["ExclusiveStartKey"] = start
+
     def read_batch(self, keys: list[Item], attributes: Sequence[str] = ()) -> tuple[list[Item], list[Item]]:
         """The items of up to BATCH_GET_SIZE keys (or only these attributes of them), strongly consistent:
         (found, keys still unprocessed after BATCH_ATTEMPTS). The caller decides what keys left over mean."""
@@ -127,6 +137,37 @@ class Table:
             if attempt + 1 < BATCH_ATTEMPTS:
                 self._sleep(backoff_s(attempt, BACKOFF_BASE_S, BACKOFF_CAP_S))
         raise DependencyUnavailable("DynamoDB left items unprocessed after retries")
+
+    def transact(self, items: list[dict[str, Any]]) -> list[ConditionFailed | None] | None:
+        """One TransactWriteItems of these writes on this table ({"Update": {...}} and the like): None
+        when it was applied; when a condition failed, nothing was written, and each write's answer is
+        ConditionFailed (with the item as it was) or None. A conflict with another transaction on the
+        same items is retried with backoff, a bounded number of times.
+        https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html
+        """
+        request = [
+            {kind: write | {"TableName": self.name, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
+            for item in items
+            for kind, write in item.items()
+        ]
+        for attempt in range(BATCH_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=request)
+                return None
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise fault(exc) from exc
+                reasons = exc.response.get("CancellationReasons", [])
+                if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                    return [
+                        ConditionFailed(r.get("Item")) if r.get("Code") == "ConditionalCheckFailed" else None
+                        for r in reasons
+                    ]
+                if attempt + 1 < BATCH_ATTEMPTS:  # a conflict (or a throttled item): the transaction is safe to repeat
+                    self._sleep(backoff_s(attempt, BACKOFF_BASE_S, BACKOFF_CAP_S))
+            except BotoCoreError as exc:
+                raise fault(exc) from exc
+        raise DependencyUnavailable("a transaction kept conflicting with others after retries")
 
     def _batch(self, operation: str, request: dict[str, Any]) -> Any:
         try:

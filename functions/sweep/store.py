@@ -33,23 +33,13 @@ class SweepStore:
         return [pk for page in in_parallel(self._pool, tasks) for pk in page]
 
     def _partition(self, partition: str, last_bucket: int) -> list[str]:
-        found, start = [], None
-        while True:
-            request: dict[str, Any] = {
-                "IndexName": model.SILENCE_INDEX,
-                "KeyConditionExpression": "#ipk = :p AND #isk <= :last",
-                "ExpressionAttributeNames": {"#ipk": "gsi1pk", "#isk": "gsi1sk"},
-                "ExpressionAttributeValues": {
-                    ":p": {"S": partition},
-                    ":last": {"S": model.silence_index_sk(last_bucket)},
-                },
-            }
-            if start is not None:
-                request["ExclusiveStartKey"] = start
-            items, start = self._jobs.query(**request)
-            found += [item["pk"]["S"] for item in items]
-            if start is None:
-                return found
+        items = self._jobs.query_all(
+            IndexName=model.SILENCE_INDEX,
+            KeyConditionExpression="#ipk = :p AND #isk <= :last",
+            ExpressionAttributeNames={"#ipk": "gsi1pk", "#isk": "gsi1sk"},
+            ExpressionAttributeValues={":p": {"S": partition}, ":last": {"S": model.silence_index_sk(last_bucket)}},
+        )
+        return [item["pk"]["S"] for item in items]
 
     def currents(self, pks: list[str]) -> tuple[list[Record], int]:
         """The current items of these pks, and how many could not be read (DynamoDB left them
