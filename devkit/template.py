@@ -112,6 +112,7 @@ class ScheduleTrigger:
     function: str
     name: str
     expression: str
+    input: str | None = None  # the event the schedule sends (Input); None: EventBridge Scheduler's default
 
     @property
     def every_s(self) -> float:
@@ -220,7 +221,10 @@ class LocalTemplate:
         streams = [self._stream(name, e["Properties"]) for e in events.values() if e["Type"] == "DynamoDB"]
         schedules = [
             ScheduleTrigger(
-                function=name, name=event_name, expression=str(self.resolve(e["Properties"]["ScheduleExpression"]))
+                function=name,
+                name=event_name,
+                expression=str(self.resolve(e["Properties"]["ScheduleExpression"])),
+                input=e["Properties"].get("Input"),
             )
             for event_name, e in events.items()
             if e["Type"] in ("Schedule", "ScheduleV2") and e["Properties"].get("State", "ENABLED") == "ENABLED"

@@ -1,11 +1,13 @@
 """Schedules: each Schedule or ScheduleV2 event of the template invokes its function at its rate.
 
 The first run comes one period after the stack starts, as a new schedule's does. The event is the
-one EventBridge Scheduler's default input gives a Lambda target: the schedule's name and time.
+schedule's Input, or, without one, what EventBridge Scheduler's default input gives a Lambda
+target: the schedule's name and time.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -30,19 +32,25 @@ class Schedule(threading.Thread):
         while not self._stopped.wait(max(0.0, next_run - time.monotonic())):
             next_run += period
             now = datetime.now(UTC)
-            event: dict[str, object] = {
-                "version": "0",
-                "id": str(uuid.uuid4()),
-                "detail-type": "Scheduled Event",
-                "source": "aws.scheduler",
-                "account": LOCAL_ACCOUNT,
-                "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "region": LOCAL_REGION,
-                "resources": [f"arn:aws:scheduler:{LOCAL_REGION}:{LOCAL_ACCOUNT}:schedule/default/{self.trigger.name}"],
-                "detail": {},
-            }
+            event: dict[str, object] = (
+                json.loads(self.trigger.input)
+                if self.trigger.input
+                else {
+                    "version": "0",
+                    "id": str(uuid.uuid4()),
+                    "detail-type": "Scheduled Event",
+                    "source": "aws.scheduler",
+                    "account": LOCAL_ACCOUNT,
+                    "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "region": LOCAL_REGION,
+                    "resources": [
+                        f"arn:aws:scheduler:{LOCAL_REGION}:{LOCAL_ACCOUNT}:schedule/default/{self.trigger.name}"
+                    ],
+                    "detail": {},
+                }
+            )
             try:
-                self._runtime.invoke(event, request_id=str(event["id"]))
+                self._runtime.invoke(event, request_id=str(uuid.uuid4()))
             except (FunctionError, FunctionTimeout) as exc:
                 print(f"schedule {self.trigger.name}: {self.trigger.function} failed: {exc}", file=sys.stderr)
             self.runs += 1

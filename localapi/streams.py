@@ -60,6 +60,7 @@ class StreamMapping(threading.Thread):
         self._stopped = stopped
         self._patterns = [EventPattern.load(pattern) for pattern in trigger.filters]
         self.invocations = 0  # counted for the tests and the benchmark
+        self._last: dict[str, str] = {}  # each shard's last sequence number read
 
     def matches(self, record: Record) -> bool:
         return not self._patterns or any(pattern.matches_event(cast(Any, record)) for pattern in self._patterns)
@@ -101,11 +102,23 @@ class StreamMapping(threading.Thread):
 
     def _read(self, iterators: dict[str, str], room: int) -> list[tuple[str, Record]]:
         batch = []
-        for shard, iterator in list(iterators.items()):
-            if not iterator or room <= 0:
+        for shard, held in list(iterators.items()):
+            if not held or room <= 0:
                 continue
+            iterator = held
+            if shard in self._last:
+                # From the last record read, not from NextShardIterator: a canceled transaction makes moto
+                # put back a copy of the table, whose stream an earlier iterator no longer reads.
+                iterator = self._streams.get_shard_iterator(
+                    StreamArn=self._arn,
+                    ShardId=shard,
+                    ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                    SequenceNumber=self._last[shard],
+                )["ShardIterator"]
             response = self._streams.get_records(ShardIterator=iterator, Limit=room)
             iterators[shard] = response.get("NextShardIterator") or ""
+            if response.get("Records"):
+                self._last[shard] = response["Records"][-1]["dynamodb"]["SequenceNumber"]
             for record in response.get("Records", []):
                 event_record = stream_record(record, self._arn)
                 if self.matches(event_record):  # a record that matches no filter is skipped, as Lambda does

@@ -29,20 +29,31 @@ class Stream:
         (trigger,) = template.streams()
         self.trigger = trigger
         self._patterns = [EventPattern.load(p) for p in trigger.filters]
-        shard = streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        self._iterator = streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard, ShardIteratorType="LATEST")[
-            "ShardIterator"
-        ]
+        self._shard = streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        self._iterator = streams.get_shard_iterator(
+            StreamArn=self.arn, ShardId=self._shard, ShardIteratorType="LATEST"
+        )["ShardIterator"]
+        self._last: str | None = None  # the sequence number of the last record read
         self.skipped = 0  # records the filter criteria kept from the function
 
     def batch(self) -> dict[str, Any]:
         """Every record since the last call that passes the filters, as one Lambda event."""
         records: list[dict[str, Any]] = []
+        if self._last is not None:
+            # From the last record read, not the previous NextShardIterator: a canceled transaction makes
+            # moto put back a copy of the table, whose stream the old iterator no longer reads.
+            self._iterator = self._streams.get_shard_iterator(
+                StreamArn=self.arn,
+                ShardId=self._shard,
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                SequenceNumber=self._last,
+            )["ShardIterator"]
         while True:
             response = self._streams.get_records(ShardIterator=self._iterator, Limit=1000)
             self._iterator = response["NextShardIterator"]
             if not response["Records"]:
                 return {"Records": records}
+            self._last = response["Records"][-1]["dynamodb"]["SequenceNumber"]
             for record in response["Records"]:
                 event_record = stream_record(record, self.arn)
                 if any(p.matches_event(cast(Any, event_record)) for p in self._patterns):

@@ -20,6 +20,7 @@ SUCCESS = {"is_success": True, "message": "The IEF Flink job status information 
 TEMPLATE = LocalTemplate.read()
 REPORT_FUNCTION, QUERY_FUNCTION = "JobReportFunction", "JobQueryFunction"
 EVENTS_FUNCTION, SWEEP_FUNCTION = "JobEventsFunction", "SilenceSweepFunction"
+FLEET_FUNCTION = "FleetFunction"
 JOB_TABLE, LEDGER_TABLE = "JobStatusTable", "IdempotencyTable"
 
 

@@ -198,5 +198,35 @@ def parse_job_pk(pk: str) -> tuple[str, int]:
     return project_id, int(job_id)
 
 
+# --- the fleet summary: counters per project, maintained from the stream (jobstatus.fleet) ------------
+# A project's counters are SUMMARY_SHARDS items, a job counted in the one of its category index shard,
+# so that a whole project changing category at once stays under a partition's 1,000 WCU, as the
+# category index does. Each job has a marker of what it is counted as. Every summary item is filed
+# in the silence index under one partition of its own, which the sweep never reads, so that the
+# fleet's summaries can be found without a scan (written once per item: its keys never change).
+SUMMARY_SK = "COUNTS"
+COUNTED_SK = "COUNTED"
+SUMMARY_INDEX_PK = "SUMMARY"
+
+
+def summary_pk(project_id: str, shard: int) -> str:
+    return f"{project_id}#SUMMARY#{shard:02d}"
+
+
+def summary_keys(project_id: str) -> list[dict[str, dict[str, str]]]:
+    """The keys of a project's summary items, in DynamoDB's AttributeValue form."""
+    return [{"pk": {"S": summary_pk(project_id, shard)}, "sk": {"S": SUMMARY_SK}} for shard in range(CATEGORY_SHARDS)]
+
+
+def parse_summary_pk(pk: str) -> tuple[str, int]:
+    project_id, _, shard = pk.partition("#SUMMARY#")
+    return project_id, int(shard)
+
+
+def counted_key(pk: str) -> dict[str, dict[str, str]]:
+    """The key of the marker of what a job (its pk) is counted as."""
+    return {"pk": {"S": pk}, "sk": {"S": COUNTED_SK}}
+
+
 def ledger_pk(project_id: str, message_id: str) -> str:
     return f"{project_id}#{message_id}"

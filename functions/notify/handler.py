@@ -18,7 +18,9 @@ from typing import Any, cast
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from jobstatus import aws
 from jobstatus.dynamodb import values
+from jobstatus.fleet import Counters
 from jobstatus.observability import count, logger, metrics
 from notify.changes import RESUMED, STATUS_CHANGED, WENT_SILENT, Event, events_of
 from notify.publisher import EventPublisher, events_client
@@ -94,19 +96,29 @@ def count_events(processor: PublishingProcessor) -> None:
 
 
 def build_handler(
-    settings: NotifySettings, *, events: Any = None, sleep: Callable[[float], None] = time.sleep
+    settings: NotifySettings,
+    *,
+    events: Any = None,
+    dynamodb: Any = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Handler:
-    """The stream consumer. The EventBridge client defaults to the deployed one; pass another to test."""
+    """The stream consumer. Clients default to the deployed ones; pass others (moto, a faulty one) to test."""
     client = events or events_client()
+    counters = Counters(
+        dynamodb or aws.client("dynamodb", read_timeout_s=settings.dynamodb_read_timeout_s),
+        job_table=settings.job_status_table,
+        silent_after_minutes=settings.silent_after_minutes,
+        sleep=sleep,
+    )
 
     def record_events(record: DynamoDBRecord) -> list[Event]:
+        """A record's events, once its change is counted (a failure to count fails the record)."""
         images = record.dynamodb.raw_event if record.dynamodb is not None else {}
-        old, new = images.get("OldImage"), images.get("NewImage")
-        return events_of(
-            values(old) if old else None,
-            values(new) if new else None,
-            silent_after_minutes=settings.silent_after_minutes,
-        )
+        old = values(images["OldImage"]) if images.get("OldImage") else None
+        new = values(images["NewImage"]) if images.get("NewImage") else None
+        if counters.count(old, new, str(images.get("SequenceNumber", "0"))):
+            count("CountsMoved")
+        return events_of(old, new, silent_after_minutes=settings.silent_after_minutes)
 
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics(capture_cold_start_metric=True)

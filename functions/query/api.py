@@ -22,7 +22,7 @@ from jobstatus.http import Envelope, install_error_handlers, responses
 from jobstatus.jsonvalue import dumps
 from jobstatus.observability import count, logger
 from jobstatus.validation import CONTROL, describe, short
-from query.models import HistoryEnvelope, JobEnvelope, JobsEnvelope, ReportEnvelope
+from query.models import HistoryEnvelope, JobEnvelope, JobsEnvelope, ReportEnvelope, SummaryEnvelope
 from query.paging import MAX_TOKEN_CHARS
 from query.service import JobFilter, JobQueries
 
@@ -30,9 +30,12 @@ JOB = "/v1/<project_id>/edgesrv/jobs/<job_id>"
 JOBS = "/v1/<project_id>/edgesrv/jobs"
 HISTORY = "/v1/<project_id>/edgesrv/jobs/<job_id>/history"
 REPORT = "/v1/<project_id>/edgesrv/job-report"
+SUMMARY = "/v1/<project_id>/edgesrv/job-summary"
 MESSAGE = "The job status information is successfully queried."
 RETRY_MESSAGE = "The request could not be served. Retry it."
 MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
+MAX_REASONS, DEFAULT_REASONS = 100, 10
+SUMMARY_MESSAGE = "The job summary is successfully queried."
 MAX_LIST_VALUES = 20
 
 
@@ -60,7 +63,7 @@ def create_app(queries: JobQueries) -> APIGatewayHttpResolver:
 
     def answer(envelope: type[Envelope], **payload: Any) -> Response[str]:
         # Numbers exactly as stored (jobstatus.jsonvalue): pydantic's JSON would write a Decimal as a string.
-        body = envelope(is_success=True, message=MESSAGE, **payload).model_dump(exclude_unset=True)
+        body = envelope(is_success=True, **({"message": MESSAGE} | payload)).model_dump(exclude_unset=True)
         return Response(status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=dumps(body))
 
     def prepare(project_id: str, allowed: tuple[str, ...]) -> None:
@@ -151,6 +154,23 @@ def create_app(queries: JobQueries) -> APIGatewayHttpResolver:
         report = queries.report(project_id, message_id)
         count("ReportLookups")
         return answer(ReportEnvelope, report=report)
+
+    @app.get(
+        SUMMARY,
+        operation_id="getJobSummary",
+        summary="A project's jobs at a glance: counts by category and status, silent jobs, why jobs fail",
+        responses=responses(SummaryEnvelope, "Found", InvalidRequest, DependencyUnavailable),
+    )
+    def job_summary(
+        project_id: ProjectId,
+        limit: Annotated[
+            Digits, Query(ge=1, le=MAX_REASONS, description=f"Failure reasons listed, 1..{MAX_REASONS}")
+        ] = DEFAULT_REASONS,
+    ) -> Response[str]:
+        prepare(project_id, ("limit",))
+        summary = queries.summary(project_id, limit=limit)
+        count("SummaryReads")
+        return answer(SummaryEnvelope, summary=summary, message=SUMMARY_MESSAGE)
 
     refuse = install_error_handlers(app, retry_message=RETRY_MESSAGE, refused_log="request refused")
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobstatus import model
+from jobstatus.fleet import Summary
 from jobstatus.http import Envelope
 
 Category = Annotated[
@@ -75,3 +76,7 @@ class HistoryEnvelope(Envelope):
 
 class ReportEnvelope(Envelope):
     report: Report
+
+
+class SummaryEnvelope(Envelope):
+    summary: Summary

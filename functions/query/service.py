@@ -24,6 +24,7 @@ from typing import Any
 from jobstatus import model
 from jobstatus.dynamodb import Item
 from jobstatus.errors import InvalidRequest, NotFound
+from jobstatus.fleet import Summary, summarize
 from query.models import Entry, Job, Report
 from query.paging import REFUSED, PageTokens
 from query.store import READERS, IndexRead, JobReads, Record
@@ -242,6 +243,12 @@ class JobQueries:
         # Code never relies on TTL: an expired item may linger for up to two days before deletion.
         entries = [_entry(record) for record in records if record.get("expires_at", now_s + 1) > now_s]
         return entries, (self._tokens.issue(scope, last) if last else None)
+
+    # --- the fleet at a glance ----------------------------------------------------------------
+
+    def summary(self, project_id: str, *, limit: int) -> Summary:
+        """Kept by the stream consumer (jobstatus.fleet): one read, whatever the project's size."""
+        return summarize(self._reads.summaries(project_id), limit=limit)
 
     # --- a report -----------------------------------------------------------------------------
 

@@ -79,6 +79,13 @@ class JobReads:
         item = self._jobs.get({"pk": {"S": pk}, "sk": {"S": sk}}, attributes)
         return values(item) if item else None
 
+    def summaries(self, project_id: str) -> list[Record]:
+        """A project's summary items (jobstatus.fleet), one BatchGetItem."""
+        items, unprocessed = self._jobs.read_many(model.summary_keys(project_id), self._pool)
+        if unprocessed:
+            raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
+        return [values(item) for item in items]
+
     def ledger(self, project_id: str, message_id: str) -> Record | None:
         item = self._ledger.get({"pk": {"S": model.ledger_pk(project_id, message_id)}})
         return values(item) if item else None

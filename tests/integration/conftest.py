@@ -8,6 +8,10 @@ from typing import Any
 
 import boto3
 import pytest
+from fleet.handler import build_fleet
+from fleet.handler import build_handler as build_fleet_handler
+from fleet.service import Fleet
+from fleet.settings import FleetSettings
 from moto import mock_aws
 
 from devkit.context import LambdaContext
@@ -26,6 +30,7 @@ from tests.events import Bus, Stream
 from tests.iam.calls import RECORDER
 from tests.support import (
     EVENTS_FUNCTION,
+    FLEET_FUNCTION,
     JOB_TABLE,
     LEDGER_TABLE,
     QUERY_FUNCTION,
@@ -204,14 +209,16 @@ def bus(ddb: Any) -> Bus:
 
 @pytest.fixture
 def consumer(ddb: Any) -> Callable[..., Invoke]:
-    """Events handlers (JobEventsFunction) on moto's EventBridge, or a given client, for a given SilentAfterMinutes."""
+    """Events handlers (JobEventsFunction) on moto's EventBridge and DynamoDB (or given clients), for a given
+    SilentAfterMinutes."""
 
-    def make(silent_after_minutes: int = 30, events: Any = None) -> Invoke:
+    def make(silent_after_minutes: int = 30, events: Any = None, dynamodb: Any = None) -> Invoke:
         settings = NotifySettings.from_env(
             TEMPLATE.function(EVENTS_FUNCTION).environment | {"SILENT_AFTER_MINUTES": str(silent_after_minutes)}
         )
         client = events or recorded(EVENTS_FUNCTION, "events")
-        lambda_handler = build_events_handler(settings, events=client, sleep=lambda s: None)
+        counters = dynamodb or recorded(EVENTS_FUNCTION, "dynamodb")
+        lambda_handler = build_events_handler(settings, events=client, dynamodb=counters, sleep=lambda s: None)
         return lambda event: lambda_handler(event, context())
 
     return make
@@ -231,3 +238,28 @@ def sweeper(ddb: Any, clock: Clock) -> Callable[..., Invoke]:
         return lambda event: lambda_handler(event, context())
 
     return make
+
+
+def fleet_settings(silent_after_minutes: int = 30) -> FleetSettings:
+    """The settings the fleet function gets from template.yaml's environment, for a given SilentAfterMinutes."""
+    environment = TEMPLATE.function(FLEET_FUNCTION).environment
+    return FleetSettings.from_env(environment | {"SILENT_AFTER_MINUTES": str(silent_after_minutes)})
+
+
+@pytest.fixture
+def fleet(ddb: Any) -> Callable[..., Fleet]:
+    """The fleet function's recount and metrics (FleetFunction) on moto, without its settle pause."""
+
+    def make(silent_after_minutes: int = 30) -> Fleet:
+        client = recorded(FLEET_FUNCTION, "dynamodb")
+        return build_fleet(fleet_settings(silent_after_minutes), dynamodb=client, sleep=lambda s: None)
+
+    return make
+
+
+@pytest.fixture
+def fleet_handler(ddb: Any) -> Invoke:
+    """The fleet function's scheduled handler as deployed, on moto."""
+    client = recorded(FLEET_FUNCTION, "dynamodb")
+    lambda_handler = build_fleet_handler(fleet_settings(), dynamodb=client, sleep=lambda s: None)
+    return lambda event: lambda_handler(event, context())

@@ -2,7 +2,8 @@
 
 A workload drives every function through every kind of call it makes (a report with its confirmation
 publish, an oversized exceptions object, every read route and a second page, a stream batch, a
-silence sweep), its clients recorded by a botocore hook (tests/iam/calls.py). The engine then
+silence sweep, the fleet's metrics and a recount that repairs), its clients recorded by a botocore
+hook (tests/iam/calls.py). The engine then
 evaluates each call against the function's role as SAM translates template.yaml, and the platform's
 own needs (the stream mapping, its on-failure queue, logs, X-Ray, the schedule) against theirs.
 The whole run's calls are evaluated the same way when `make test` ends (tests/conftest.py).
@@ -15,7 +16,10 @@ from typing import Any
 
 import boto3
 import pytest
+from fleet.handler import build_handler as build_fleet_handler
+from fleet.settings import FleetSettings
 
+from jobstatus import model
 from notify.handler import build_handler as build_events_handler
 from notify.settings import NotifySettings
 from query.handler import build_handler as build_query_handler
@@ -25,7 +29,19 @@ from sweep.settings import SweepSettings
 from tests.iam.calls import RECORDER, CallRecorder
 from tests.iam.policies import deployed, evaluate, requests, roles, simulate
 from tests.integration.conftest import context, query_settings, report_settings
-from tests.support import EVENTS_FUNCTION, PROJECT, SWEEP_FUNCTION, TEMPLATE, event, get_event, job, load_event, report
+from tests.support import (
+    EVENTS_FUNCTION,
+    FLEET_FUNCTION,
+    JOB_TABLE,
+    PROJECT,
+    SWEEP_FUNCTION,
+    TEMPLATE,
+    event,
+    get_event,
+    job,
+    load_event,
+    report,
+)
 
 TOPIC_PREFIX = "hw/events/messages/"
 
@@ -57,11 +73,18 @@ def recorded_calls(ddb, stream, clock) -> set[tuple[str, str, str]]:
     events_handler = build_events_handler(
         NotifySettings.from_env(TEMPLATE.function(EVENTS_FUNCTION).environment | {"SILENT_AFTER_MINUTES": "1"}),
         events=client(EVENTS_FUNCTION, "events"),
+        dynamodb=client(EVENTS_FUNCTION, "dynamodb"),
     )
     sweep_handler = build_sweep_handler(
         SweepSettings.from_env(TEMPLATE.function(SWEEP_FUNCTION).environment | {"SILENT_AFTER_MINUTES": "1"}),
         dynamodb=client(SWEEP_FUNCTION, "dynamodb"),
         clock=clock,
+    )
+
+    fleet_handler = build_fleet_handler(
+        FleetSettings.from_env(TEMPLATE.function(FLEET_FUNCTION).environment | {"SILENT_AFTER_MINUTES": "1"}),
+        dynamodb=client(FLEET_FUNCTION, "dynamodb"),
+        sleep=lambda s: None,
     )
 
     def ok(response: dict[str, Any]) -> dict[str, Any]:
@@ -96,6 +119,19 @@ def recorded_calls(ddb, stream, clock) -> set[tuple[str, str, str]]:
     clock.advance(300)
     assert sweep_handler({}, context())["marked"] >= 1
     assert events_handler(stream.batch(), context()) == {"batchItemFailures": []}
+    read(f"/v1/{PROJECT}/edgesrv/job-summary")
+    # the fleet's metrics; a recount that finds a job's marker gone and a counter off, and repairs both
+    assert fleet_handler({"task": "metrics"}, context()) == {"projects": 1}
+    ddb.delete_item(TableName=JOB_TABLE, Key=model.counted_key(model.job_pk(PROJECT, 9)))
+    shard = model.summary_pk(PROJECT, model.category_shard(8))
+    ddb.update_item(
+        TableName=JOB_TABLE,
+        Key={"pk": {"S": shard}, "sk": {"S": model.SUMMARY_SK}},
+        UpdateExpression="ADD #c :one",
+        ExpressionAttributeNames={"#c": "s#job_cancel_success"},
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
+    assert fleet_handler({"task": "audit"}, context())["drift"] > 0
     return recorder.calls
 
 
@@ -107,7 +143,13 @@ def test_every_call_is_allowed_by_its_functions_role_and_every_grant_is_needed(r
     assert verdict.unused == []
     # Every function made calls, of the kinds its code makes.
     functions = {function for function, _, _ in recorded_calls}
-    assert functions == {"JobReportFunction", "JobQueryFunction", "JobEventsFunction", "SilenceSweepFunction"}
+    assert functions == {
+        "JobReportFunction",
+        "JobQueryFunction",
+        "JobEventsFunction",
+        "SilenceSweepFunction",
+        FLEET_FUNCTION,
+    }
 
 
 def test_deleting_any_grant_denies_a_call_or_a_need_that_relied_on_it(recorded_calls):
@@ -124,4 +166,4 @@ def test_deleting_any_grant_denies_a_call_or_a_need_that_relied_on_it(recorded_c
     decisions = simulate(batch)
     denied = {d["id"].split("|")[0] for d in decisions if d["decision"] != "Allowed"}
     assert denied == {f"{name} without {sid}" for name, sid in variants}
-    assert len(variants) >= 20  # the four functions' roles and the schedule's
+    assert len(variants) >= 20  # the five functions' roles and the schedules'

@@ -1,0 +1,1 @@
+"""FleetFunction: the fleet summary's upkeep: its metrics every minute, a recount that repairs drift every day."""

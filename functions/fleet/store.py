@@ -1,0 +1,91 @@
+"""The fleet function's DynamoDB access: every project's summary items, a project's current items and
+count markers, and the repairs of its counters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+from jobstatus import model
+from jobstatus.dynamodb import Item, in_parallel, values
+from jobstatus.errors import DependencyUnavailable
+from jobstatus.fleet import Counters, counter_update
+
+WORKERS = 16
+Record = dict[str, Any]
+
+
+class FleetStore:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        job_table: str,
+        silent_after_minutes: int,
+        pool: ThreadPoolExecutor | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.counters = Counters(client, job_table=job_table, silent_after_minutes=silent_after_minutes, sleep=sleep)
+        self._jobs = self.counters.table
+        self._pool = pool or ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="fleet")
+
+    def _read(self, keys: Sequence[Item], attributes: Sequence[str] = ()) -> list[Item]:
+        items, unprocessed = self._jobs.read_many(keys, self._pool, attributes)
+        if unprocessed:
+            raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
+        return items
+
+    def summaries(self) -> dict[str, list[Record]]:
+        """Every project's summary items, found in their partition of the silence index."""
+        entries = self._jobs.query_all(
+            IndexName=model.SILENCE_INDEX,
+            KeyConditionExpression="#ipk = :p",
+            ExpressionAttributeNames={"#ipk": "gsi1pk"},
+            ExpressionAttributeValues={":p": {"S": model.SUMMARY_INDEX_PK}},
+        )
+        found: dict[str, list[Record]] = {}
+        for item in self._read([{"pk": e["pk"], "sk": e["sk"]} for e in entries]):
+            found.setdefault(model.parse_summary_pk(item["pk"]["S"])[0], []).append(values(item))
+        return found
+
+    def shards(self, project_id: str) -> list[Record]:
+        return [values(item) for item in self._read(model.summary_keys(project_id))]
+
+    def currents(self, project_id: str) -> list[Record]:
+        """Every current item of a project: its category index's 16 partitions, then the items."""
+        tasks = [
+            partial(
+                self._jobs.query_all,
+                IndexName=model.CATEGORY_INDEX,
+                KeyConditionExpression="#ipk = :p",
+                ExpressionAttributeNames={"#ipk": f"{model.CATEGORY_INDEX}pk"},
+                ExpressionAttributeValues={":p": {"S": model.category_index_pk(project_id, shard)}},
+            )
+            for shard in range(model.CATEGORY_SHARDS)
+        ]
+        entries = [entry for page in in_parallel(self._pool, tasks) for entry in page]
+        return [values(item) for item in self._read([model.current_key(e["pk"]["S"]) for e in entries])]
+
+    def markers(self, pks: Sequence[str]) -> dict[str, Item]:
+        """The count markers of these jobs (their pks), as items; absent ones left out."""
+        return {item["pk"]["S"]: item for item in self._read([model.counted_key(pk) for pk in pks])}
+
+    def add(self, shard_pk: str, change: dict[str, int]) -> None:
+        """Add to a summary shard's counters what a recount found them to lack (or to have too many)."""
+        self._jobs.call("update_item", **counter_update(shard_pk, change, {})["Update"])
+
+    def drop_zeros(self, shard_pk: str, counters: Sequence[str]) -> None:
+        """Remove counters that fell to 0 (and their reasons' strings), unless one moved meanwhile."""
+        names = {f"#c{i}": name for i, name in enumerate(counters)}
+        names |= {f"#n{i}": "n#" + name[2:] for i, name in enumerate(counters) if name.startswith("r#")}
+        self._jobs.write(
+            "update_item",
+            Key={"pk": {"S": shard_pk}, "sk": {"S": model.SUMMARY_SK}},
+            UpdateExpression="REMOVE " + ", ".join(names),
+            ConditionExpression=" AND ".join(f"#c{i} = :zero" for i in range(len(counters))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":zero": {"N": "0"}},
+        )
