@@ -148,11 +148,13 @@ scan: install ## Print what the running `make run` stored, every table as JSON (
 
 # Before the tests, side by side: the venv and the tool environments install, and lint runs once
 # the venv is there, while the tools still install (on a fresh clone that is a minute less).
+# The run's reliability evidence table is written to $(EVIDENCE) (tests/conftest.py), never committed.
+EVIDENCE := .evidence/reliability.md
 test: ## Lint, type-check, validate the template and run every test
 	@$(MAKE) --no-print-directory --jobs=6 --output-sync=target lint $(TOOL_ENVS)
 	SAM_CLI=$(abspath $(SAM)) CFN_LINT=$(abspath $(CFN_LINT)) SECURITY_TOOLS=$(abspath $(SECURITY)) \
 	  SCHEMATHESIS=$(abspath $(TOOLS)/schemathesis/bin/schemathesis) \
-	  REQUIRE_TOOLS=1 CHECK_RELIABILITY_DOC=1 $(PY) -m pytest
+	  REQUIRE_TOOLS=1 RELIABILITY_EVIDENCE=$(abspath $(EVIDENCE)) $(PY) -m pytest
 
 test-sam-local: install tools ## Only the sam local tests (a container runtime: Docker, or `make sam-runtime`)
 	SAM_CLI=$(abspath $(SAM)) REQUIRE_TOOLS=1 $(PY) -m pytest -n 2 tests/infra/test_sam_local_lambda.py tests/infra/test_sam_local_api.py
@@ -183,4 +185,4 @@ bench: install ## Cold start, CPU, DynamoDB phases, write units and cost, agains
 	$(PY) -m benchmarks
 
 clean: ## Remove the environments and build output
-	rm -rf $(VENV) $(TOOLS) .aws-sam .bench .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS) .aws-sam .bench .evidence .mypy_cache .ruff_cache .hypothesis

@@ -3,14 +3,20 @@
 A worker imports the handler once (its cold start) and runs one event at a time, as Lambda does;
 several workers give real concurrency. Workers are started with `spawn`, so that they import only
 what the function imports: this module must not import moto or boto3 at its top.
+
+A worker exits when the stack's process does, however it ends: a SIGKILL runs none of the stack's
+clean-up, and the pool's own shutdown needs a live parent (without one, a worker waits forever on
+its call queue, a pipe whose write end it holds itself).
 """
 
 from __future__ import annotations
 
 import importlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
@@ -33,9 +39,29 @@ class FunctionError(Exception):
 
 def _init_worker(code_dir: str, module: str, handler: str, environment: dict[str, str]) -> None:
     """The cold start: the environment, then the handler module imported from the CodeUri."""
+    _exit_with_parent()
     os.environ.update(environment)
     sys.path.insert(0, code_dir)  # the CodeUri is the root of the deployment package, as /var/task is
     _state["handler"] = getattr(importlib.import_module(module), handler)
+
+
+def _exit_with_parent() -> None:
+    """Exit this worker as soon as the process that started it has ended, from a thread of its own.
+
+    multiprocessing hands a spawned child its parent's sentinel (`parent_process().sentinel`, on
+    POSIX a pipe whose write end only the parent holds), which becomes ready once the parent has
+    ended, whether it exited or was killed. On any OS multiprocessing runs on, and it needs no polling.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:  # not started by multiprocessing: nothing to watch
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)  # at once: an event this worker is running has no one left to answer
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _invoke(event: dict[str, Any], function_name: str, memory_mb: int, timeout_s: int, request_id: str) -> Any:

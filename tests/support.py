@@ -115,7 +115,7 @@ def load_event(name: str) -> dict[str, Any]:
     return dict(json.loads(Path(EVENTS / name).read_text()))
 
 
-# What the run proved, printed at the end of `make test` (tests/conftest.py) for docs/reliability.md.
+# What the run proved, printed at its end and written by `make test` to .evidence/reliability.md (tests/conftest.py).
 RUN: dict[str, Any] = {
     "bad inputs": set(),
     "fuzzed bodies": 0,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -77,17 +79,23 @@ class Local:
 
 
 def stop_local(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, as Ctrl-C would stop it; killed if it has not stopped within a minute (a loaded host)."""
+    """SIGTERM, as Ctrl-C would stop it; if it has not stopped within a minute (a loaded host), its whole
+    process group is killed (start_local gives it one): the stack and its function workers."""
     process.terminate()
     try:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
-        process.kill()
+        # The group before the wait: until the stack is reaped, its pid names no other group.
+        with contextlib.suppress(ProcessLookupError):  # no member left
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
 def start_local(log: Path, *options: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], Local]:
-    """`python -m localapi` on free ports; its output goes to `log` (a pipe nobody reads would fill)."""
+    """`python -m localapi` on free ports; its output goes to `log` (a pipe nobody reads would fill).
+
+    In a session and process group of its own, which its workers join: stop_local, or a test, can
+    then kill everything the stack started at once, whatever state it is in."""
     api_port, dynamodb_port = free_port(), free_port()
     with log.open("w") as sink:
         process = subprocess.Popen(
@@ -107,12 +115,15 @@ def start_local(log: Path, *options: str, env: dict[str, str] | None = None) -> 
             stdout=sink,
             stderr=subprocess.STDOUT,
             env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", **(env or {})},
+            start_new_session=True,
         )
     deadline = time.monotonic() + 120
     while "Ctrl-C stops." not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     if process.poll() is not None or "Ctrl-C stops." not in log.read_text():
-        process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
         pytest.fail("the local API did not start:\n" + log.read_text())
     return process, Local(api_port, dynamodb_port, log)
 

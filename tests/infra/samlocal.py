@@ -1,15 +1,15 @@
-"""What the sam local tests share (test_sam_local_lambda.py, test_sam_local_api.py). SAM CLI itself
-runs the template: `sam local invoke`, `sam local start-lambda` and `sam local start-api`,
-in real Lambda containers (a Docker engine, or the podman + qemu stand-in that `make sam-runtime`
-prepares: localapi/sam-runtime/README.md), against a moto server on the host.
+"""What the sam local tests share (test_sam_local_api.py, test_sam_local_lambda.py). SAM CLI itself
+runs the template: `sam local start-api` and `sam local start-lambda`, in real Lambda containers (a
+Docker engine, or the podman + qemu stand-in that `make sam-runtime` prepares:
+localapi/sam-runtime/README.md), against a moto server on the host.
 
-What it proves, for every function and route template.yaml declares: SAM's build of the function
-and its layer, the handler path, the environment, the route and event mapping. Every event in
-events/<package>/ is invoked in its function; the report events' answers follow their names
-(bad-*: 400 and nothing written; NAME-conflict: 422; other NAME-*: NAME's answer again, nothing
-new; the rest: 200). Arm64 under qemu starts a function in 15 to 30 s, so the events go to warm
-containers (`--warm-containers`): one cold start per function, not per event;
-one real `sam local invoke` of the seed shows the single-shot path too.
+They prove what only SAM's runtime can: that the template runs there (SAM's build of the functions
+and their layer, each handler path, the environment, the route and event mapping), and nothing that
+the handler and HTTP tests prove already. Every function of template.yaml runs once: those behind a
+route through start-api, one call per route; the others through start-lambda, with their events from
+events/<package>/. Both are derived from the template and events/, so a function or route added
+later is exercised, or its test fails. Arm64 under qemu starts a function in 15 to 30 s: with warm
+containers, started at a function's first call (LAZY), each function pays one cold start.
 
 Without a container runtime every test here skips, saying why. SAM passes --env-vars only for
 variables the template declares, so the test's copy of the built template declares
@@ -39,10 +39,10 @@ import yaml
 from filelock import FileLock
 
 from devkit.moto import start_moto
-from devkit.template import ROOT, TEMPLATE_PATH, load
+from devkit.template import ROOT, TEMPLATE_PATH, Function, load
 from localapi.stack import LOCAL_READ_TIMEOUT_S
 from tests.e2e.conftest import free_port
-from tests.support import EVENTS, TEMPLATE, deserialize
+from tests.support import EVENTS, TEMPLATE
 
 STATE = Path(os.environ.get("SAM_RUNTIME_STATE", ROOT / ".tools" / "sam-runtime"))
 PYTHON313 = Path(sys.executable).parent  # the venv's python is 3.13; sam build needs one on PATH
@@ -168,12 +168,6 @@ class Stage:
     moto_port: int
     work: Path  # every container SAM starts for this stage mounts code from under here
 
-    def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=f"http://127.0.0.1:{self.moto_port}", region_name="us-east-1")
-
-    def items(self, table: str = "JobStatusTable") -> list[dict[str, Any]]:
-        return [deserialize(i) for i in self.client("dynamodb").scan(TableName=table)["Items"]]
-
 
 def staged(build: Path, work: Path) -> Iterator[Stage]:
     """moto on the host and the test's copy of the run's one `sam build` (conftest's `stage`)."""
@@ -270,9 +264,9 @@ def serve(sam: str, stage: Stage, command: str) -> Iterator[int]:
             str(stage.env_vars),
             "--skip-pull-image",
             "--warm-containers",
-            # start-lambda: every function is invoked, so all start at once; start-api: EAGER would
-            # start every function of the template, LAZY only those behind a route, at first call
-            "EAGER" if command == "start-lambda" else "LAZY",
+            # each function at its first call: EAGER would start every function of the template, in
+            # start-api those behind no route, in start-lambda those start-api calls
+            "LAZY",
             *runtime().options,
         ],
         cwd=ROOT,
@@ -305,18 +299,20 @@ def serve(sam: str, stage: Stage, command: str) -> Iterator[int]:
         remove_containers(stage.work)
 
 
-def answered[T](attempt: Callable[[], T], status: Callable[[T], int]) -> T:
-    """attempt(), again up to twice while it is answered 503: the contract's retryable answer, as a
-    client retries it. Under emulation on a loaded 2-core host, a function's connection to moto on
-    the host has once timed out (ConnectTimeoutError, after botocore's own retries); any other
-    answer, or a third 503, is what the test asserts on."""
+def retried[T](attempt: Callable[[], T], retryable: Callable[[T], bool]) -> T:
+    """attempt(), again up to twice while its answer is retryable: a 503 (the contract's retryable
+    answer, as a client retries it), or a failed stream batch or scheduled run (Lambda retries
+    those). Under emulation on a loaded 2-core host, a function's connection to moto on the host
+    has once timed out (ConnectTimeoutError, after botocore's own retries); any other answer, or a
+    third failure, is what the test asserts on."""
     for _ in range(2):
         result = attempt()
-        if status(result) != 503:
+        if not retryable(result):
             return result
         time.sleep(1)
     return attempt()
 
 
-def event_files(package: str) -> list[Path]:
-    return sorted((EVENTS / package).glob("*.json"))
+def events_of(function: Function) -> list[Path]:
+    """The function's events: events/<package>/*.json (README: one folder per function)."""
+    return sorted((EVENTS / function.package).glob("*.json"))
