@@ -25,7 +25,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from benchmarks import units
+from devkit import costs
+from devkit.costs import LIMITS
 from devkit.template import LocalTemplate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,7 +183,7 @@ def environment(dynamodb: FakeDynamoDB) -> dict[str, dict[str, str]]:
     }
     # The canonical design traces with Tracer (X-Ray SDK) as deployed: the SDK treats a process
     # with LAMBDA_TASK_ROOT as a Lambda environment and reads each invocation's trace header
-    # (events.start_invocation). Unsampled invocations send nothing, so no X-Ray daemon is needed.
+    # (invocation.start_invocation). Unsampled invocations send nothing, so no X-Ray daemon is needed.
     canonical = common | {"LAMBDA_TASK_ROOT": str(HERE / "canonical")}
     return {
         "floor": common,
@@ -232,10 +233,10 @@ def main() -> int:
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             results["units"] = {
-                "writes": units.report_write_units(),
-                "reads": units.read_units(),
-                "round_trips": units.read_round_trips(),
-                "events": units.event_counts(),
+                "writes": costs.report_write_units(),
+                "reads": costs.read_units(),
+                "round_trips": costs.read_round_trips(),
+                "events": costs.event_counts(),
             }
     finally:
         logging.disable(logging.NOTSET)
@@ -516,13 +517,10 @@ def table(r: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def unit_rows(u: dict[str, Any]) -> list[dict[str, Any]]:
-    """The read routes and the report path's index writes (benchmarks/units.py, metered on moto)."""
+    """The read routes, the report path's index writes and the events side (devkit/costs.py, counted on
+    moto), against the limits the tests hold them to (devkit.costs.LIMITS)."""
     w, reads, trips = u["writes"], u["reads"], u["round_trips"]
     beats, changed = u["events"]["heartbeats"], u["events"]["changes"]
-    most_invocations = math.ceil(beats["records"] / beats["batch_size"]) + 1
-
-    def total(name: str) -> float:
-        return float(sum(w[name].values()))
 
     def fixed(
         name: str, ours: float, target: float, unit: str, peer: float = 0.0, peer_name: str = ""
@@ -532,22 +530,52 @@ def unit_rows(u: dict[str, Any]) -> list[dict[str, Any]]:
         found["target"], found["met"] = f"<= {target:g} {unit}".strip(), ours <= target
         return found
 
-    heartbeat = total("heartbeat")
-    changes = ("status change, same category", "status change, new category", "status change, back to active")
+    heartbeat = costs.total(w["heartbeat"])
+    most_change = max(costs.total(w[c]) for c in costs.STATUS_CHANGES)
     small, large = reads["1000"]["page_rru"], reads["100000"]["page_rru"]
     return [
-        fixed("WRU, heartbeat, with indexes", heartbeat, 3, "WRU"),
-        fixed("category-index WRU, heartbeat", w["heartbeat"].get("gsi2", 0), 0, "WRU"),
-        fixed("WRU, status change, max", max(total(c) for c in changes), heartbeat + 2, "WRU", heartbeat, "heartbeat"),
-        row("WRU, new job (first report)", total("new job"), heartbeat, "heartbeat", None, "WRU"),
-        fixed("WRU, replay", total("replay"), heartbeat, "WRU", heartbeat, "heartbeat"),
-        fixed("index WRU over an hour, 1/min", 100 * w["hour index overhead"], 10, "%"),
-        row("RRU, 100-job page of a category", large, small, "1k jobs", 1.1, "RRU"),
-        fixed("round trips, GET job", trips["get job"]["round_trips"], 1, "trips"),
+        fixed("WRU, heartbeat, with indexes", heartbeat, LIMITS.heartbeat_wru, "WRU"),
+        fixed(
+            "category-index WRU, heartbeat",
+            w["heartbeat"].get("gsi2", 0),
+            LIMITS.heartbeat_category_index_wru,
+            "WRU",
+        ),
+        fixed(
+            "WRU, status change, max",
+            most_change,
+            heartbeat + LIMITS.change_over_heartbeat_wru,
+            "WRU",
+            heartbeat,
+            "heartbeat",
+        ),
+        row("WRU, new job (first report)", costs.total(w["new job"]), heartbeat, "heartbeat", None, "WRU"),
+        fixed(
+            "WRU, replay",
+            costs.total(w["replay"]),
+            heartbeat + LIMITS.replay_over_heartbeat_wru,
+            "WRU",
+            heartbeat,
+            "heartbeat",
+        ),
+        fixed("index WRU over an hour, 1/min", 100 * w["hour index overhead"], 100 * LIMITS.hour_index_overhead, "%"),
+        row("RRU, 100-job page of a category", large, small, "1k jobs", LIMITS.page_rru_growth, "RRU"),
+        fixed("round trips, GET job", trips["get job"]["round_trips"], LIMITS.get_job_round_trips, "trips"),
+        # The bench's goal, not met (docs/performance.md); the tests hold it to LIMITS.page_round_trips.
         fixed("round trips, a /jobs page", trips["page of one category"]["round_trips"], 1, "trips"),
-        fixed("PutEvents calls, 1,000 heartbeats", beats["put_events_calls"], 0, "calls"),
-        fixed("events-function invocations, 1,000 heartbeats", beats["invocations"], most_invocations, "calls"),
-        fixed("PutEvents calls per 100 status changes", changed["put_events_calls"], 10, "calls"),
+        fixed("PutEvents calls, 1,000 heartbeats", beats["put_events_calls"], LIMITS.heartbeat_put_events, "calls"),
+        fixed(
+            "events-function invocations, 1,000 heartbeats",
+            beats["invocations"],
+            costs.most_invocations(beats["reports"], beats["batch_size"]),
+            "calls",
+        ),
+        fixed(
+            "PutEvents calls per 100 status changes",
+            changed["put_events_calls"],
+            LIMITS.put_events_per_100_changes,
+            "calls",
+        ),
     ]
 
 
