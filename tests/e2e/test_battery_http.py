@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from tests.battery import CASES, GOOD, GOOD_CONTENT_TYPES, Case, assert_refused
-from tests.e2e.conftest import Local
 from tests.support import RUN
+from tests.support.local import Local
+from tests.support.report_battery import CASES, GOOD, GOOD_CONTENT_TYPES, Case, assert_refused
 
 
 def counts(local: Local) -> tuple[int, int]:

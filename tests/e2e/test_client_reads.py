@@ -14,8 +14,9 @@ import pytest
 from devkit.template import ROOT
 from edgeclient import Client, NoCredentials, RequestRejected, Retry, Spool
 from edgeclient.__main__ import main
-from tests.e2e.conftest import FAST, FaultyProxy, Local, url
 from tests.support import EVENTS, job, report
+from tests.support.http import FaultyProxy
+from tests.support.local import FAST, Local
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def project(local: Local) -> str:
 
 
 def client(local: Local) -> Client:
-    return Client(url(local), retry=FAST, sign=False)
+    return Client(local.url, retry=FAST, sign=False)
 
 
 def test_the_client_reads_a_job_a_listing_a_history_and_a_report(local: Local, project: str):
@@ -47,7 +48,7 @@ def test_the_client_reads_a_job_a_listing_a_history_and_a_report(local: Local, p
 
 def run(local: Local, *args: str) -> tuple[int, str, str]:
     done = subprocess.run(
-        [sys.executable, "-m", "edgeclient", *args, "--endpoint", url(local), "--unsigned"],
+        [sys.executable, "-m", "edgeclient", *args, "--endpoint", local.url, "--unsigned"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -76,11 +77,11 @@ def test_the_command_line_prints_tables_and_json(local: Local, project: str):
 
 def test_a_url_that_is_not_the_apis_base_url_says_so(local: Local, capsys):
     # Given the local API's URL with a stage path, which an HTTP API's $default stage does not have
-    argv = ["jobs", "show", "1", "--project", "p1", "--unsigned", "--endpoint", url(local) + "/prod"]
+    argv = ["jobs", "show", "1", "--project", "p1", "--unsigned", "--endpoint", local.url + "/prod"]
     # Then the gateway's own 404 is told apart from the service's
     assert main(argv) == 2
     assert capsys.readouterr().err.strip() == (
-        f"refused: HTTP 404: no route here (GET {url(local)}/prod/v1/p1/edgesrv/jobs/1): "
+        f"refused: HTTP 404: no route here (GET {local.url}/prod/v1/p1/edgesrv/jobs/1): "
         "is --endpoint the API's base URL (the stack output ApiUrl)?"
     )
 
@@ -146,7 +147,7 @@ def test_the_old_form_without_a_command_still_sends(local: Local):
     project = uuid.uuid4().hex
     argv = [
         "--endpoint",
-        url(local),
+        local.url,
         "--project",
         project,
         "--file",
@@ -154,7 +155,7 @@ def test_the_old_form_without_a_command_still_sends(local: Local):
         "--unsigned",
     ]
     assert main(argv) == 0
-    assert Client(url(local), retry=FAST, sign=False).get_job(project, 99270)["category"] == "failed"
+    assert Client(local.url, retry=FAST, sign=False).get_job(project, 99270)["category"] == "failed"
 
 
 def test_the_client_installs_as_a_package_with_an_edgeclient_command(tmp_path: Path):

@@ -7,21 +7,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tests.e2e.conftest import Local
 from tests.support import RUN, account, job, report
-
-
-def items(local: Local, project: str) -> dict[str, list[dict[str, Any]]]:
-    client = local.dynamodb()
-    found: dict[str, list[dict[str, Any]]] = {}
-    for table in ("JobStatusTable", "IdempotencyTable"):
-        pages = client.get_paginator("scan").paginate(
-            TableName=table, FilterExpression="begins_with(pk, :p)", ExpressionAttributeValues={":p": {"S": project}}
-        )
-        found[table] = sorted(
-            (i for page in pages for i in page["Items"]), key=lambda i: str(i["pk"]) + str(i.get("sk"))
-        )
-    return found
+from tests.support.local import Local
 
 
 def shape(found: dict[str, list[dict[str, Any]]], project: str) -> list[tuple[str, str]]:
@@ -41,10 +28,10 @@ def test_50_identical_reports_at_once_store_exactly_one_report(local: Local):
     single, burst = uuid.uuid4().hex, uuid.uuid4().hex
     assert local.post(single, body).status == 200
     assert post_all(local, burst, [body] * 50) == [200] * 50
-    found = items(local, burst)
+    found = local.items(burst)
     assert len(found["IdempotencyTable"]) == 1
-    account(shape(items(local, single), single), shape(found, burst))
-    assert shape(found, burst) == shape(items(local, single), single)
+    account(shape(local.items(single), single), shape(found, burst))
+    assert shape(found, burst) == shape(local.items(single), single)
 
 
 def test_50_payloads_racing_for_one_message_id_have_exactly_one_winner(local: Local):
@@ -53,7 +40,7 @@ def test_50_payloads_racing_for_one_message_id_have_exactly_one_winner(local: Lo
     statuses = post_all(local, project, bodies)
     assert sorted(statuses) == [200] + [422] * 49
     winner = bodies[statuses.index(200)]["jobs"][0]["job_id"]
-    stored = {i["pk"]["S"] for i in items(local, project)["JobStatusTable"]}
+    stored = {i["pk"]["S"] for i in local.items(project)["JobStatusTable"]}
     assert stored == {f"{project}#JOB#{winner}"}
 
 
@@ -67,6 +54,6 @@ def test_200_shuffled_reports_for_one_job_leave_the_newest_status(local: Local):
         TableName="JobStatusTable", Key={"pk": {"S": f"{project}#JOB#42"}, "sk": {"S": "CURRENT"}}
     )["Item"]
     assert (current["status"]["S"], current["create_time"]["N"]) == ("status_1199", "1199")
-    history = [i["sk"]["S"].split("#")[2] for i in items(local, project)["JobStatusTable"] if i["sk"]["S"] != "CURRENT"]
+    history = [i["sk"]["S"].split("#")[2] for i in local.items(project)["JobStatusTable"] if i["sk"]["S"] != "CURRENT"]
     account([f"status_{t}" for t in times], history)
     assert len(history) == 200  # every status kept: none lost

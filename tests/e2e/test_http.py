@@ -6,8 +6,8 @@ import json
 import uuid
 
 from localapi.explorer import SWAGGER_UI
-from tests.e2e.conftest import Local
 from tests.support import PROJECT, SUCCESS, TEMPLATE, deserialize, job, load_event, report
+from tests.support.local import Local
 
 
 def seed_raw() -> bytes:

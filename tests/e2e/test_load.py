@@ -16,9 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from jobstatus import model
-from tests.e2e.conftest import Local
-from tests.e2e.test_concurrency import items
 from tests.support import RUN, job, report
+from tests.support.local import Local
 
 NODES, JOBS_PER_NODE, ROUNDS, DEADLINE_S = 40, 3, 4, 60
 
@@ -42,7 +41,7 @@ def test_bounded_load_spreads_writes_as_the_capacity_model_says(local: Local):
     with ThreadPoolExecutor(20) as pool:
         reports = sum(pool.map(node, range(NODES)))
     RUN["concurrent"] += reports
-    found = items(local, project)
+    found = local.items(project)
     history = Counter(i["pk"]["S"] for i in found["JobStatusTable"] if i["sk"]["S"] != "CURRENT")
     current = Counter(i["pk"]["S"] for i in found["JobStatusTable"] if i["sk"]["S"] == "CURRENT")
     shards = Counter(i["gsi2pk"]["S"] for i in found["JobStatusTable"] if "gsi2pk" in i)

@@ -7,17 +7,17 @@ import random
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jobstatus import model
-from tests.e2e.conftest import Local, start_local, stop_local
-from tests.query_battery import CASES, Case
-from tests.support import RUN, job, reply_json, report, seed_body
+from tests.support import RUN, job, report, seed_body
+from tests.support.http import reply_json
+from tests.support.local import Local
+from tests.support.query_battery import CASES, Case
 
 pytestmark = pytest.mark.slow(65)
 
@@ -150,22 +150,21 @@ def failing_dynamodb() -> Iterator[str]:
     server.shutdown()
 
 
-def test_a_dynamodb_fault_over_http_is_a_retryable_503_with_no_internals(tmp_path: Path, failing_dynamodb: str):
+def test_a_dynamodb_fault_over_http_is_a_retryable_503_with_no_internals(
+    start: Callable[..., Local], failing_dynamodb: str
+):
     # The functions' DynamoDB endpoint (a service-specific variable wins over the stack's AWS_ENDPOINT_URL)
-    process, local = start_local(tmp_path / "out.log", "--quiet", env={"AWS_ENDPOINT_URL_DYNAMODB": failing_dynamodb})
-    try:
-        project = uuid.uuid4().hex
-        for path, query in [
-            (f"/v1/{project}/edgesrv/jobs/1", ""),
-            (f"/v1/{project}/edgesrv/jobs", "category=failed"),
-            (f"/v1/{project}/edgesrv/jobs/1/history", ""),
-            (f"/v1/{project}/edgesrv/job-report", "message_id=m"),
-        ]:
-            reply = local.get(path, query)
-            assert reply.status == 503, reply.raw
-            assert reply.headers["retry-after"] == "1"
-            assert reply.json["error_code"] == "DLI.0999"
-            assert not any(w in reply.raw for w in (b"InternalServerError", b"Table", b"dynamodb", b"Traceback"))
-        RUN["faults"].add("InternalServerError on every read (over HTTP)")
-    finally:
-        stop_local(process)
+    local = start("--quiet", env={"AWS_ENDPOINT_URL_DYNAMODB": failing_dynamodb})
+    project = uuid.uuid4().hex
+    for path, query in [
+        (f"/v1/{project}/edgesrv/jobs/1", ""),
+        (f"/v1/{project}/edgesrv/jobs", "category=failed"),
+        (f"/v1/{project}/edgesrv/jobs/1/history", ""),
+        (f"/v1/{project}/edgesrv/job-report", "message_id=m"),
+    ]:
+        reply = local.get(path, query)
+        assert reply.status == 503, reply.raw
+        assert reply.headers["retry-after"] == "1"
+        assert reply.json["error_code"] == "DLI.0999"
+        assert not any(w in reply.raw for w in (b"InternalServerError", b"Table", b"dynamodb", b"Traceback"))
+    RUN["faults"].add("InternalServerError on every read (over HTTP)")

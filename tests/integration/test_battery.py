@@ -9,8 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.battery import CASES, GOOD, GOOD_CONTENT_TYPES, Case, assert_refused
-from tests.support import JOB_TABLE, LEDGER_TABLE, RUN, body_of, event, everything
+from tests.support import JOB_TABLE, LEDGER_TABLE, RUN, everything
+from tests.support.gateway import body_of, event
+from tests.support.report_battery import CASES, GOOD, GOOD_CONTENT_TYPES, Case, assert_refused
 
 pytestmark = pytest.mark.slow(90)
 

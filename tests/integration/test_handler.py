@@ -10,23 +10,21 @@ import pytest
 
 from jobstatus import model
 from jobstatus.model import status_rank
-from tests.integration.conftest import FaultyClient
 from tests.support import (
     JOB_TABLE,
     LEDGER_TABLE,
     PROJECT,
     SUCCESS,
-    body_of,
     deserialize,
-    event,
     everything,
-    headers_of,
     job,
     load_event,
     report,
     scan,
     seed_body,
 )
+from tests.support.clients import FaultyClient
+from tests.support.gateway import body_of, event, headers_of
 
 pytestmark = pytest.mark.slow(105)
 

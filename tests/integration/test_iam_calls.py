@@ -16,16 +16,22 @@ from typing import Any
 import boto3
 import pytest
 
-from notify.handler import build_handler as build_events_handler
-from notify.settings import NotifySettings
-from query.handler import build_handler as build_query_handler
-from report.handler import build_handler as build_report_handler
-from sweep.handler import build_handler as build_sweep_handler
-from sweep.settings import SweepSettings
+from devkit import handlers
+from devkit.template import LOCAL_REGION
 from tests.iam.calls import RECORDER, CallRecorder
 from tests.iam.policies import deployed, evaluate, requests, roles, simulate
-from tests.integration.conftest import context, query_settings, report_settings
-from tests.support import EVENTS_FUNCTION, PROJECT, SWEEP_FUNCTION, TEMPLATE, event, get_event, job, load_event, report
+from tests.support import (
+    EVENTS_FUNCTION,
+    PROJECT,
+    QUERY_FUNCTION,
+    REPORT_FUNCTION,
+    SWEEP_FUNCTION,
+    TEMPLATE,
+    job,
+    load_event,
+    report,
+)
+from tests.support.gateway import event, get_event
 
 TOPIC_PREFIX = "hw/events/messages/"
 
@@ -37,45 +43,39 @@ def recorded_calls(ddb, stream, clock) -> set[tuple[str, str, str]]:
 
     def client(function: str, service: str) -> Any:
         # this test's own record, and the run's (the evaluation at the end of make test sees them too)
-        return RECORDER.attach(recorder.attach(boto3.client(service, region_name="us-east-1"), function), function)
+        return RECORDER.attach(recorder.attach(boto3.client(service, region_name=LOCAL_REGION), function), function)
 
-    settings = report_settings(
-        CONFIRM_TOPIC_PUBLISH="true", CONFIRM_TOPIC_PREFIX=TOPIC_PREFIX, SILENT_AFTER_MINUTES="1"
-    )
-    report_handler = build_report_handler(
-        settings,
-        dynamodb=client("JobReportFunction", "dynamodb"),
-        iot_data=client("JobReportFunction", "iot-data"),
+    silence = {"SILENT_AFTER_MINUTES": "1"}
+    publishing = {"CONFIRM_TOPIC_PUBLISH": "true", "CONFIRM_TOPIC_PREFIX": TOPIC_PREFIX}
+    report_handler = handlers.report(
+        TEMPLATE,
+        silence | publishing,
+        dynamodb=client(REPORT_FUNCTION, "dynamodb"),
+        iot_data=client(REPORT_FUNCTION, "iot-data"),
         clock=clock,
     )
-    read_handler = build_query_handler(
-        query_settings(SILENT_AFTER_MINUTES="1"),
-        dynamodb=client("JobQueryFunction", "dynamodb"),
-        secrets=client("JobQueryFunction", "secretsmanager"),
+    read_handler = handlers.query(
+        TEMPLATE,
+        silence,
+        dynamodb=client(QUERY_FUNCTION, "dynamodb"),
+        secrets=client(QUERY_FUNCTION, "secretsmanager"),
         clock=clock,
     )
-    events_handler = build_events_handler(
-        NotifySettings.from_env(TEMPLATE.function(EVENTS_FUNCTION).environment | {"SILENT_AFTER_MINUTES": "1"}),
-        events=client(EVENTS_FUNCTION, "events"),
-    )
-    sweep_handler = build_sweep_handler(
-        SweepSettings.from_env(TEMPLATE.function(SWEEP_FUNCTION).environment | {"SILENT_AFTER_MINUTES": "1"}),
-        dynamodb=client(SWEEP_FUNCTION, "dynamodb"),
-        clock=clock,
-    )
+    events_handler = handlers.events(TEMPLATE, silence, events=client(EVENTS_FUNCTION, "events"))
+    sweep_handler = handlers.sweep(TEMPLATE, silence, dynamodb=client(SWEEP_FUNCTION, "dynamodb"), clock=clock)
 
     def ok(response: dict[str, Any]) -> dict[str, Any]:
         assert response["statusCode"] == 200, response["body"]
         return dict(json.loads(response["body"]))
 
     # reports: the seed (with its confirmation topic), and a job whose exceptions live in its history item
-    ok(report_handler(load_event("report/seed.json"), context()))
+    ok(report_handler(load_event("report/seed.json")))
     large = {"error_type": "X", "trace": "x" * 40_000}
-    ok(report_handler(event(report(job(job_id=7, status="job_running_exception", exceptions=large))), context()))
+    ok(report_handler(event(report(job(job_id=7, status="job_running_exception", exceptions=large)))))
 
     # every read route, and a second page (a token, signed with the key from Secrets Manager)
     def read(path: str, query: str = "") -> dict[str, Any]:
-        return ok(read_handler(get_event(path, query), context()))
+        return ok(read_handler(get_event(path, query)))
 
     read(f"/v1/{PROJECT}/edgesrv/jobs/99270")
     assert read(f"/v1/{PROJECT}/edgesrv/jobs/7")["job"]["exceptions"] == large
@@ -84,11 +84,11 @@ def recorded_calls(ddb, stream, clock) -> set[tuple[str, str, str]]:
     read(f"/v1/{PROJECT}/edgesrv/jobs/99270/history")
     read(f"/v1/{PROJECT}/edgesrv/job-report", "message_id=uuid")
     # the stream's changes published; then a job that goes silent, marked by the sweep, published too
-    ok(report_handler(event(report(job(job_id=8, status="job_running"))), context()))
-    assert events_handler(stream.batch(), context()) == {"batchItemFailures": []}
+    ok(report_handler(event(report(job(job_id=8, status="job_running")))))
+    assert events_handler(stream.batch()) == {"batchItemFailures": []}
     clock.advance(300)
-    assert sweep_handler({}, context())["marked"] >= 1
-    assert events_handler(stream.batch(), context()) == {"batchItemFailures": []}
+    assert sweep_handler({})["marked"] >= 1
+    assert events_handler(stream.batch()) == {"batchItemFailures": []}
     return recorder.calls
 
 

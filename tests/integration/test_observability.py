@@ -16,8 +16,9 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
 
 from jobstatus.observability import logger, metrics
-from tests.integration.conftest import FaultyClient
-from tests.support import body_of, event, headers_of, job, load_event, report
+from tests.support import job, load_event, report
+from tests.support.clients import FaultyClient
+from tests.support.gateway import body_of, event, headers_of
 
 TOPIC = "hw/events/messages/dli/message/confirm"
 

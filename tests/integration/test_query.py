@@ -12,21 +12,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from jobstatus import model
-from tests.integration.conftest import FaultyClient
-from tests.query_battery import CASES, Case
-from tests.support import (
-    JOB_TABLE,
-    LEDGER_TABLE,
-    PROJECT,
-    body_of,
-    event,
-    get_event,
-    headers_of,
-    job,
-    load_event,
-    report,
-    seed_body,
-)
+from tests.support import JOB_TABLE, LEDGER_TABLE, PROJECT, job, load_event, report, seed_body
+from tests.support.clients import FaultyClient
+from tests.support.gateway import body_of, event, get_event, headers_of
+from tests.support.query_battery import CASES, Case
 
 pytestmark = pytest.mark.slow(110)
 

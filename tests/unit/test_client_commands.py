@@ -7,40 +7,22 @@ from __future__ import annotations
 import argparse
 import json
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from devkit.handlers import Clock
 from edgeclient import Spool
 from edgeclient.__main__ import READ_BUDGET_S, REPORT_BUDGET_S, main, parse_time
-from tests.unit.test_client_signing import Api, serve_api
-
-
-@pytest.fixture
-def api() -> Iterator[Api]:
-    yield from serve_api()
+from tests.support.http import Api
 
 
 @pytest.fixture(autouse=True)
 def no_edge_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("EDGE_API_URL", "EDGE_PROJECT_ID", "EDGE_DEVICE"):
         monkeypatch.delenv(name, raising=False)
-
-
-class FakeTime:
-    """An injected monotonic clock and sleep: retries wait for nothing, and the test sees how long they would."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def dead_url() -> str:
@@ -61,13 +43,13 @@ def report_file(tmp_path: Path) -> str:
 
 @pytest.mark.parametrize("named_by", ["--endpoint", "EDGE_API_URL"])
 def test_a_read_at_a_dead_port_fails_within_its_budget_with_a_hint(named_by: str, monkeypatch, capsys):
-    url, time = dead_url(), FakeTime()
+    url, time = dead_url(), Clock(0.0)
     argv = ["jobs", "show", "1", "--project", "p1", "--unsigned"]
     if named_by == "--endpoint":
         argv += ["--endpoint", url]
     else:
         monkeypatch.setenv("EDGE_API_URL", url)
-    assert main(argv, sleep=time.sleep, clock=time.clock) == 3
+    assert main(argv, sleep=time.advance, clock=time) == 3
     *retries, last = capsys.readouterr().err.splitlines()
     assert time.now <= READ_BUDGET_S  # seconds of the injected clock
     assert last.startswith(f"no answer: no answer from {url} after {len(retries) + 1} attempts in 10 s (last: ")
@@ -77,9 +59,9 @@ def test_a_read_at_a_dead_port_fails_within_its_budget_with_a_hint(named_by: str
 
 
 def test_a_report_keeps_its_long_budget_and_tells_each_retry(tmp_path: Path, capsys):
-    url, time = dead_url(), FakeTime()
+    url, time = dead_url(), Clock(0.0)
     argv = ["send", "--endpoint", url, "--project", "p1", "--unsigned", "--file", report_file(tmp_path)]
-    assert main(argv, sleep=time.sleep, clock=time.clock) == 3
+    assert main(argv, sleep=time.advance, clock=time) == 3
     *retries, last = capsys.readouterr().err.splitlines()
     assert REPORT_BUDGET_S - 20 < time.now <= REPORT_BUDGET_S  # within one capped backoff of the budget
     assert last.startswith(f"not delivered: no answer from {url} after {len(retries) + 1} attempts in 120 s")
@@ -92,8 +74,8 @@ def test_a_retried_5xx_is_told_with_its_error_code(api: Api, tmp_path: Path, cap
     busy = {"is_success": False, "message": "busy", "error_code": "DLI.0003", "error_msg": "busy"}
     api.replies = [(503, busy), (503, busy)]
     argv = ["send", "--endpoint", api.url, "--project", "p1", "--unsigned", "--file", report_file(tmp_path)]
-    time = FakeTime()
-    assert main(argv, sleep=time.sleep, clock=time.clock) == 0
+    time = Clock(0.0)
+    assert main(argv, sleep=time.advance, clock=time) == 0
     first, second = capsys.readouterr().err.splitlines()
     assert ": HTTP 503 DLI.0003 (attempt 1; 120 s of 120 s left)" in first
     assert ": HTTP 503 DLI.0003 (attempt 2; " in second
