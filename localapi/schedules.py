@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from devkit.template import LOCAL_ACCOUNT, LOCAL_REGION, ScheduleTrigger
@@ -17,17 +18,27 @@ from localapi.runtime import FunctionError, FunctionRuntime, FunctionTimeout
 
 
 class Schedule(threading.Thread):
-    def __init__(self, trigger: ScheduleTrigger, runtime: FunctionRuntime, *, stopped: threading.Event) -> None:
+    """Waits on `stopped` (the stack's) until each run is due by `clock` (seconds; the tests move their own)."""
+
+    def __init__(
+        self,
+        trigger: ScheduleTrigger,
+        runtime: FunctionRuntime,
+        *,
+        stopped: threading.Event,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(name=f"schedule-{trigger.function}", daemon=True)
         self.trigger = trigger
         self._runtime = runtime
         self._stopped = stopped
+        self._clock = clock
         self.runs = 0
 
     def run(self) -> None:
         period = self.trigger.every_s
-        next_run = time.monotonic() + period
-        while not self._stopped.wait(max(0.0, next_run - time.monotonic())):
+        next_run = self._clock() + period
+        while not self._stopped.wait(max(0.0, next_run - self._clock())):
             next_run += period
             now = datetime.now(UTC)
             event: dict[str, object] = {
