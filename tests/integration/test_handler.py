@@ -1,5 +1,5 @@
 """The report handler end to end under moto: what a stored report leaves in the tables, replays, projects kept
-apart, order independence. (How it refuses: test_refusals.py.)"""
+apart, order independence, and requests that interleave. (How it refuses: test_refusals.py.)"""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from tests.support import (
     JOB_TABLE,
     LEDGER_TABLE,
     PROJECT,
+    RUN,
     SUCCESS,
+    account,
     deserialize,
     everything,
     job,
@@ -169,6 +171,84 @@ def test_only_the_newest_status_of_a_job_in_one_report_updates_current(handler, 
     assert handler(event(body))["statusCode"] == 200
     assert current(ddb, 4)["create_time"] == 30
     assert len(history(ddb)) == 2
+
+
+# --- requests that interleave ---------------------------------------------------------------
+# A second request runs to its end at a chosen point of the first one's writes: the outcome is decided
+# by DynamoDB's conditional writes, never by what a request read before. (moto, in process or as the
+# local stack's server, applies each write atomically, as DynamoDB does: racing many requests at once
+# against it proves no more than these.)
+
+POINTS = {
+    "before its ledger write": ("update_item", 0),  # a report's first update_item is the ledger's claim
+    "after it, before its data": ("batch_write_item", 0),  # phase 2: the history items
+}
+
+
+class Interleaved:
+    """A client for the first request that runs `second()` to its end just before its call at `point`;
+    `second` keeps the second request's answer."""
+
+    def __init__(self, ddb: Any, point: tuple[str, int], second: Any) -> None:
+        operation, index = point
+        self.second: dict[str, Any] = {}
+
+        def second_first(real: Any, request: dict[str, Any]) -> Any:
+            self.second = second()
+            return real(**request)
+
+        self.client = FaultyClient(ddb, **{operation: [None] * index + [second_first]})
+
+
+def keys(ddb: Any, project: str) -> list[tuple[str, str]]:
+    """Every item's keys under a project, without the project, to compare two projects."""
+    found = [i for i in scan(ddb, JOB_TABLE) + scan(ddb, LEDGER_TABLE) if i["pk"]["S"].startswith(f"{project}#")]
+    return sorted((i["pk"]["S"].removeprefix(project), i.get("sk", {}).get("S", "")) for i in found)
+
+
+@pytest.mark.parametrize("point", POINTS.values(), ids=POINTS.keys())
+def test_the_same_report_arriving_while_it_is_being_stored_is_a_replay_and_stores_it_once(reporter, ddb, point):
+    body = report(job(job_id=1), job(job_id=2, status="job_finish"), job(job_id=None), message_id="same")
+    assert reporter()(event(body, project="alone"))["statusCode"] == 200
+    race = Interleaved(ddb, point, lambda: reporter()(event(body, project="twice")))
+    first = reporter(client=race.client)(event(body, project="twice"))
+    # Both are stored answers, and exactly one of them is the replay of the other
+    assert (first["statusCode"], race.second["statusCode"]) == (200, 200)
+    assert first["body"] == race.second["body"]
+    assert sorted(headers_of(r).get("idempotent-replayed", "") for r in (first, race.second)) == ["", "true"]
+    # And the tables hold what one report alone stores
+    account(keys(ddb, "alone"), keys(ddb, "twice"))
+    assert keys(ddb, "twice") == keys(ddb, "alone")
+    RUN["concurrent"] += 2
+
+
+@pytest.mark.parametrize("point", POINTS.values(), ids=POINTS.keys())
+def test_two_payloads_racing_for_one_message_id_have_one_winner_and_the_other_writes_nothing(reporter, ddb, point):
+    ours, theirs = report(job(job_id=100), message_id="contested"), report(job(job_id=200), message_id="contested")
+    race = Interleaved(ddb, point, lambda: reporter()(event(theirs, project="contest")))
+    first = reporter(client=race.client)(event(ours, project="contest"))
+    # The first to claim the message_id wins: the second one if it got in before our claim, else ours
+    second_won = point == POINTS["before its ledger write"]
+    winner, loser = (race.second, first) if second_won else (first, race.second)
+    assert (winner["statusCode"], loser["statusCode"]) == (200, 422)
+    assert body_of(loser)["error_code"] == "DLI.0006"
+    stored = {i["pk"]["S"] for i in scan(ddb, JOB_TABLE)}
+    assert stored == {model.job_pk("contest", 200 if second_won else 100)}  # the loser's job: nowhere
+    RUN["concurrent"] += 2
+
+
+@pytest.mark.parametrize("held", ["older", "newer"])
+def test_whichever_current_update_lands_last_the_newest_status_stays(reporter, ddb, held):
+    # One report's current-item update (its second update_item) waits while the other report is stored
+    older = report(job(job_id=42, status="job_running", create_time=1))
+    newer = report(job(job_id=42, status="job_finish", create_time=2))
+    first, second = (older, newer) if held == "older" else (newer, older)
+    race = Interleaved(ddb, ("update_item", 1), lambda: reporter()(event(second)))
+    assert reporter(client=race.client)(event(first))["statusCode"] == 200
+    assert race.second["statusCode"] == 200
+    assert (current(ddb, 42)["status"], current(ddb, 42)["create_time"]) == ("job_finish", 2)
+    assert len(history(ddb)) == 2  # both statuses in the history
+    RUN["concurrent"] += 2
 
 
 # --- what is kept ---------------------------------------------------------------------------
