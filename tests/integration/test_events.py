@@ -19,7 +19,7 @@ from tests.support import PROJECT, RUN, TEMPLATE, job, load_event, report, seed_
 from tests.support.clients import FaultyClient, IndexedSilence, silence_entry
 from tests.support.gateway import event
 
-pytestmark = pytest.mark.slow(50)
+pytestmark = pytest.mark.slow(25)
 
 
 def details(received: list[dict[str, Any]], kind: str | None = None) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ from tests.support import (
 from tests.support.clients import FaultyClient
 from tests.support.gateway import body_of, event, headers_of
 
-pytestmark = pytest.mark.slow(105)
+pytestmark = pytest.mark.slow(25)
 
 
 def current(ddb: Any, job_id: int, project: str = PROJECT) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from tests.support import EVENTS, JOB_TABLE, LEDGER_TABLE, RUN, everything, job,
 from tests.support.clients import FaultyClient
 from tests.support.gateway import body_of, event
 
-pytestmark = pytest.mark.slow(45)
+pytestmark = pytest.mark.slow(20)
 
 EMPTY: dict[str, list[Any]] = {JOB_TABLE: [], LEDGER_TABLE: []}
 
