@@ -11,7 +11,7 @@ import pytest
 from devkit import costs
 from devkit.costs import LIMITS
 
-pytestmark = pytest.mark.slow(70)
+pytestmark = pytest.mark.slow(100)
 
 
 @pytest.fixture(scope="module")
