@@ -25,8 +25,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from benchmarks import events as bench_events
-from benchmarks import units
+from benchmarks import invocation
+from devkit import costs
+from devkit.costs import LIMITS
 from devkit.template import LocalTemplate
 from report.runs import run_of
 
@@ -45,9 +46,9 @@ MEASURED = [
     for mode in modes
     if jobs != 3 or variant == "ours"
 ]
-# The content digest of the bench's jobs (benchmarks/events.py: every job says the same, at its own
+# The content digest of the bench's jobs (benchmarks/invocation.py: every job says the same, at its own
 # time), which the canned DynamoDB's current items carry in the heartbeat and replay modes.
-RUN = run_of(json.loads(bench_events.body(1))["jobs"][0])
+RUN = run_of(json.loads(invocation.body(1))["jobs"][0])
 WARM_ROUNDS = 5
 # The function whose report path is measured, and the one name it is known by: template.yaml's.
 FUNCTION = LocalTemplate.read().function("JobReportFunction")
@@ -196,7 +197,7 @@ def environment(dynamodb: FakeDynamoDB) -> dict[str, dict[str, str]]:
     }
     # The canonical design traces with Tracer (X-Ray SDK) as deployed: the SDK treats a process
     # with LAMBDA_TASK_ROOT as a Lambda environment and reads each invocation's trace header
-    # (events.start_invocation). Unsampled invocations send nothing, so no X-Ray daemon is needed.
+    # (invocation.start_invocation). Unsampled invocations send nothing, so no X-Ray daemon is needed.
     canonical = common | {"LAMBDA_TASK_ROOT": str(HERE / "canonical")}
     return {
         "floor": common,
@@ -246,10 +247,11 @@ def main() -> int:
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             results["units"] = {
-                "writes": units.report_write_units(),
-                "reads": units.read_units(),
-                "round_trips": units.read_round_trips(),
-                "events": units.event_counts(),
+                "writes": costs.report_write_units(),
+                "reads": costs.read_units(),
+                "round_trips": costs.read_round_trips(),
+                "events": costs.event_counts(),
+                "summary": costs.summary_costs(),
             }
     finally:
         logging.disable(logging.NOTSET)
@@ -567,13 +569,10 @@ def table(r: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def unit_rows(u: dict[str, Any]) -> list[dict[str, Any]]:
-    """The read routes and the report path's index writes (benchmarks/units.py, metered on moto)."""
+    """The read routes, the report path's index writes, the events side and the fleet summary
+    (devkit/costs.py, counted on moto), against the limits the tests hold them to (devkit.costs.LIMITS)."""
     w, reads, trips = u["writes"], u["reads"], u["round_trips"]
-    beats, changed = u["events"]["heartbeats"], u["events"]["changes"]
-    most_invocations = math.ceil(beats["records"] / beats["batch_size"]) + 1
-
-    def total(name: str) -> float:
-        return float(sum(w[name].values()))
+    beats, changed, summary = u["events"]["heartbeats"], u["events"]["changes"], u["summary"]
 
     def fixed(
         name: str, ours: float, target: float, unit: str, peer: float = 0.0, peer_name: str = ""
@@ -583,27 +582,83 @@ def unit_rows(u: dict[str, Any]) -> list[dict[str, Any]]:
         found["target"], found["met"] = f"<= {target:g} {unit}".strip(), ours <= target
         return found
 
-    heartbeat = total("heartbeat")
-    changes = ("status change, same category", "status change, new category", "status change, back to active")
+    heartbeat = costs.total(w["heartbeat"])
+    most_change = max(costs.total(w[c]) for c in costs.STATUS_CHANGES)
     small, large = reads["1000"]["page_rru"], reads["100000"]["page_rru"]
     return [
         # a heartbeat: the ledger and the current item (the history keeps changes only)
-        fixed("WRU, heartbeat, with indexes", heartbeat, 2, "WRU"),
-        fixed("category-index WRU, heartbeat", w["heartbeat"].get("gsi2", 0), 0, "WRU"),
-        # a change, with a category index entry moved: as before heartbeats folded
-        fixed("WRU, status change, max", max(total(c) for c in changes), 5, "WRU", heartbeat, "heartbeat"),
-        row("WRU, new job (first report)", total("new job"), heartbeat, "heartbeat", None, "WRU"),
-        fixed("WRU, replay", total("replay"), heartbeat, "WRU", heartbeat, "heartbeat"),
+        fixed("WRU, heartbeat, with indexes", heartbeat, LIMITS.heartbeat_wru, "WRU"),
+        fixed(
+            "category-index WRU, heartbeat",
+            w["heartbeat"].get("gsi2", 0),
+            LIMITS.heartbeat_category_index_wru,
+            "WRU",
+        ),
+        fixed(
+            "WRU, status change, max",
+            most_change,
+            heartbeat + LIMITS.change_over_heartbeat_wru,
+            "WRU",
+            heartbeat,
+            "heartbeat",
+        ),
+        row("WRU, new job (first report)", costs.total(w["new job"]), heartbeat, "heartbeat", None, "WRU"),
+        fixed(
+            "WRU, replay",
+            costs.total(w["replay"]),
+            heartbeat + LIMITS.replay_over_heartbeat_wru,
+            "WRU",
+            heartbeat,
+            "heartbeat",
+        ),
         # the silence and category indexes' writes of a job reporting once a minute, per report, averaged
         # over an hour: unchanged by heartbeats folding (then 10% of a heartbeat's 3 WRU, now 2)
-        fixed("index WRU per report, over an hour, 1/min", w["hour index per report"], 0.3, "WRU"),
-        row("RRU, 100-job page of a category", large, small, "1k jobs", 1.1, "RRU"),
-        fixed("round trips, GET job", trips["get job"]["round_trips"], 1, "trips"),
+        fixed(
+            "index WRU per report, over an hour, 1/min", w["hour index per report"], LIMITS.hour_index_per_report, "WRU"
+        ),
+        row("RRU, 100-job page of a category", large, small, "1k jobs", LIMITS.page_rru_growth, "RRU"),
+        fixed("round trips, GET job", trips["get job"]["round_trips"], LIMITS.get_job_round_trips, "trips"),
         # two by design: the index holds keys only, so that a heartbeat never writes it (docs/design.md#reads)
-        fixed("round trips, a /jobs page", trips["page of one category"]["round_trips"], 2, "trips"),
-        fixed("PutEvents calls, 1,000 heartbeats", beats["put_events_calls"], 0, "calls"),
-        fixed("events-function invocations, 1,000 heartbeats", beats["invocations"], most_invocations, "calls"),
-        fixed("PutEvents calls per 100 status changes", changed["put_events_calls"], 10, "calls"),
+        fixed(
+            "round trips, a /jobs page", trips["page of one category"]["round_trips"], LIMITS.page_round_trips, "trips"
+        ),
+        fixed("PutEvents calls, 1,000 heartbeats", beats["put_events_calls"], LIMITS.heartbeat_put_events, "calls"),
+        fixed(
+            "events-function invocations, 1,000 heartbeats",
+            beats["invocations"],
+            costs.most_invocations(beats["reports"], beats["batch_size"]),
+            "calls",
+        ),
+        fixed(
+            "PutEvents calls per 100 status changes",
+            changed["put_events_calls"],
+            LIMITS.put_events_per_100_changes,
+            "calls",
+        ),
+        # the fleet summary: a project's counters in one BatchGetItem, whatever its size (docs/design.md#summary)
+        row(
+            "RRU, job summary",
+            summary["100000"]["rru"],
+            summary["1000"]["rru"],
+            "1k jobs",
+            LIMITS.summary_rru_growth,
+            "RRU",
+        ),
+        fixed(
+            "round trips, job summary",
+            max(summary[size]["round_trips"] for size in ("1000", "100000")),
+            LIMITS.summary_round_trips,
+            "trips",
+        ),
+        fixed(
+            "counter WRU, change of category",
+            costs.total(summary["counters, change of category"]),
+            LIMITS.counters_change_wru,
+            "WRU",
+        ),
+        fixed(
+            "counter WRU, heartbeat", costs.total(summary["counters, heartbeat"]), LIMITS.counters_heartbeat_wru, "WRU"
+        ),
     ]
 
 

@@ -30,11 +30,11 @@ init_ms = (time.perf_counter() - started) * 1000
 result = {"init_ms": init_ms, "init_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 if len(sys.argv) > 4 and handler is not None:
-    import events  # benchmarks/events.py, on the path the harness gives
+    import invocation  # benchmarks/invocation.py, on the path the harness gives
 
-    event = events.rest_event(1, "cold-first") if variant == "canonical" else events.http_event(1, "cold-first")
-    events.start_invocation()
-    response = handler(event, events.Context())
+    event = invocation.rest_event(1, "cold-first") if variant == "canonical" else invocation.http_event(1, "cold-first")
+    invocation.start_invocation()
+    response = handler(event, invocation.Context())
     assert response["statusCode"] == 200, response
     result["first_ms"] = (time.perf_counter() - started) * 1000
     result["first_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -23,7 +23,7 @@ from typing import Any
 variant, paths, module = sys.argv[1], sys.argv[2].split(":"), sys.argv[3]
 jobs, count = int(sys.argv[4]), int(sys.argv[5])
 sys.path[:0] = paths
-import events
+import invocation
 
 out = sys.stdout
 sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the handler's log lines are written, not shown
@@ -52,11 +52,11 @@ if variant != "floor":
 
     app = importlib.import_module(module)
 
-    make = events.rest_event if variant == "canonical" else events.http_event
+    make = invocation.rest_event if variant == "canonical" else invocation.http_event
 
     def handler(event: dict) -> None:
-        events.start_invocation()
-        response = app.lambda_handler(event, events.Context())
+        invocation.start_invocation()
+        response = app.lambda_handler(event, invocation.Context())
         assert response["statusCode"] == 200, response
 
 
@@ -74,12 +74,12 @@ for i in range(count + 5):
     keep = i >= 5  # warm-up first
     event_wall = time.perf_counter()
     if variant == "floor":
-        measure(floor, events.body(jobs), floor_cpu, keep)
+        measure(floor, invocation.body(jobs), floor_cpu, keep)
     elif variant == "pair":
         # Alternate which goes first, so that neither always runs on the other's warm caches.
         order = [
             (handler, make(jobs, f"warm-{jobs}-{i}-{time.time_ns()}"), ours_cpu),
-            (floor, events.body(jobs), floor_cpu),
+            (floor, invocation.body(jobs), floor_cpu),
         ]
         for run, item, into in order if i % 2 == 0 else reversed(order):
             measure(run, item, into, keep)

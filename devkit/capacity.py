@@ -53,6 +53,10 @@ def indexes(template: LocalTemplate, table: str) -> list[Index]:
     return found
 
 
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html#transaction-capacity-handling
+TRANSACTIONAL = 2  # write request units of an item written in a transaction, per plain one
+
+
 def _kb(size: int, unit: int) -> int:
     return max(1, -(-size // unit))
 
@@ -125,9 +129,11 @@ class Meter:
     def _key(self, table: str, item: Item) -> Item:
         return {k: item[k] for k in self._schema[table][0]}
 
-    def _written(self, table: str, key: Item, old: Item | None) -> None:
+    def _written(self, table: str, key: Item, old: Item | None, *, transactional: bool = False) -> None:
         keys, table_indexes = self._schema[table]
         cost = write_cost(old, self._get(table, key), table_indexes, keys)
+        if transactional:  # a transaction's writes cost twice a plain write's, its index writes as usual
+            cost["table"] *= TRANSACTIONAL
         with self._lock:
             self.writes.update(cost)
 
@@ -149,6 +155,24 @@ class Meter:
                             self.writes["table"] += _kb(item_size(old), 1024) if old else 1
                     raise
                 self._written(table, key, old)
+                return response
+            if name == "transact_write_items":
+                writes = [(kind, w) for item in request["TransactItems"] for kind, w in item.items()]
+                if any(kind == "ConditionCheck" for kind, _ in writes):
+                    raise NotImplementedError("the meter prices a transaction's writes, not a ConditionCheck")
+                keys = [w.get("Key") or self._key(w["TableName"], w["Item"]) for _, w in writes]
+                before = [self._get(w["TableName"], key) for (_, w), key in zip(writes, keys, strict=True)]
+                try:
+                    response = real(**request)
+                except ClientError as error:
+                    if error.response["Error"]["Code"] == "TransactionCanceledException":
+                        with self._lock:  # each write's condition read, at the transactional rate
+                            self.writes["table"] += sum(
+                                TRANSACTIONAL * (_kb(item_size(old), 1024) if old else 1) for old in before
+                            )
+                    raise
+                for (_, w), key, old in zip(writes, keys, before, strict=True):
+                    self._written(w["TableName"], key, old, transactional=True)
                 return response
             if name == "batch_write_item":
                 olds = {

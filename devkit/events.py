@@ -95,6 +95,24 @@ def http_event(
     return event
 
 
+def request(
+    routes: list[HttpRoute],
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    **options: Any,
+) -> dict[str, Any]:
+    """The payload-2.0 event of a request that one of these routes matches (LookupError if none does)."""
+    found = match(routes, method, path)
+    if found is None:
+        raise LookupError(f"{method} {path}: no route of the template matches")
+    route, parameters = found
+    return http_event(route, path, parameters, query=query, headers=headers, body=body, **options)
+
+
 def stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     """A DynamoDB stream record (as GetRecords returns it) as Lambda passes it: JSON,
     ApproximateCreationDateTime in epoch seconds."""

@@ -1,4 +1,5 @@
-"""moto, as the local stack and the tests use it: its server, clients for it, and a serialized client.
+"""moto, as the local stack, the tests and the bench use it: its server, clients for it, a serialized
+client, and moto in process with the template's tables.
 
 The server (default port 8000, DynamoDB Local's port, under `make run`) serves every AWS API the
 functions call (DynamoDB, Secrets Manager, EventBridge, IoT data, and the rest moto knows), so one
@@ -7,16 +8,21 @@ endpoint URL stands in for all of them.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 import boto3
 from botocore.config import Config
+from moto import mock_aws
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from devkit.template import LOCAL_REGION
+from devkit.template import LOCAL_REGION, LocalTemplate
 
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -95,3 +101,18 @@ class SerializedClient:
                 return call(**request)
 
         return serialized
+
+
+@contextmanager
+def in_process(template: LocalTemplate) -> Iterator[Any]:
+    """moto in this process (`mock_aws`) with the template's tables and secrets created: its DynamoDB client.
+
+    Clients made inside (of any service moto knows) reach the same backends. Account-based endpoints
+    are off meanwhile: botocore would send DynamoDB Streams calls to an account's host, which moto
+    in process does not match.
+    """
+    with mock.patch.dict(os.environ, {"AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"}), mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=LOCAL_REGION)
+        template.create_tables(dynamodb)
+        template.create_secrets(boto3.client("secretsmanager", region_name=LOCAL_REGION))
+        yield dynamodb

@@ -13,11 +13,11 @@ The delivery protocol, done once and right:
   unsigned, which a deployed API would answer 403. Credentials are read at every attempt, so
   refreshable ones are refreshed before they expire however long the client lives;
 - a spool directory for offline buffering: a report leaves it only after a 2xx.
-The read routes (one job, a project's jobs, a job's history, a report lookup) are signed the same
-way and retried within a short budget (a person is waiting, and a wrong URL must fail in seconds);
-`list_jobs` follows next_token. A 404 that API Gateway answers by itself (no error_code) means the
-URL has no route: the endpoint is not the API's base URL. Standard library only, plus botocore to
-sign.
+The read routes (one job, a project's jobs, a job's history, a report lookup, the project at a glance)
+are signed the same way and retried within a short budget (a person is waiting, and a wrong URL must
+fail in seconds); `list_jobs` follows next_token. A 404 that API Gateway answers by itself (no
+error_code) means the URL has no route: the endpoint is not the API's base URL. Standard library
+only, plus botocore to sign.
 """
 
 from __future__ import annotations
@@ -281,6 +281,12 @@ class Client:
         """Whether a report landed: its record, or RequestRejected with status 404 when it never did."""
         query = urllib.parse.urlencode({"message_id": message_id})
         return dict(self.request("GET", f"/v1/{_path(project_id)}/edgesrv/job-report?{query}").body["report"])
+
+    def job_summary(self, project_id: str, *, limit: int | None = None) -> dict[str, Any]:
+        """The project's jobs at a glance: counts by category and by status, the silent ones, and the
+        `limit` commonest failure reasons (1..100; None: the service's default, 10)."""
+        query = "" if limit is None else "?" + urllib.parse.urlencode({"limit": limit})
+        return dict(self.request("GET", f"/v1/{_path(project_id)}/edgesrv/job-summary{query}").body["summary"])
 
     def _pages(self, path: str, query: dict[str, str], field: str) -> Iterator[dict[str, Any]]:
         token = None

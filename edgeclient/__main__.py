@@ -5,6 +5,7 @@
   edgeclient jobs list --endpoint URL --project ID [--category C,..] [--status S,..] [--silent true|false]
   edgeclient jobs show JOB_ID --endpoint URL --project ID
   edgeclient jobs history JOB_ID --endpoint URL --project ID [--since T] [--until T] [--limit N]
+  edgeclient jobs summary --endpoint URL --project ID [--limit N]
   edgeclient report status MESSAGE_ID --endpoint URL --project ID
 
 Requests are signed with SigV4: with a device's certificate through the AWS IoT credential
@@ -255,6 +256,11 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("--until", type=_time_arg, help=f"create_time until, inclusive ({when})")
     history.add_argument("--limit", type=int, default=100, help="page size (all pages are read)")
     history.set_defaults(run=_jobs_history)
+    summary = jobs.add_parser(
+        "summary", parents=[common, project], help="a project's jobs at a glance: counts, silent jobs, why jobs fail"
+    )
+    summary.add_argument("--limit", type=int, help="failure reasons listed, 1..100 (default: the service's, 10)")
+    summary.set_defaults(run=_jobs_summary)
 
     report = commands.add_parser("report", help="report lookups").add_subparsers(dest="what", required=True)
     status = report.add_parser("status", parents=[common, project], help="whether a report (message_id) landed")
@@ -345,6 +351,25 @@ def _jobs_history(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+def _jobs_summary(client: Client, args: argparse.Namespace) -> int:
+    summary = client.job_summary(args.project, limit=args.limit)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
+    for name in ("jobs", "silent"):
+        print(f"{name + ':':<8}{summary[name]}")
+    for column, counts in (("category", summary["categories"]), ("status", summary["statuses"])):
+        print()
+        _table([{column: name, "jobs": count} for name, count in counts.items()], (column, "jobs"))
+    print()
+    reasons = [
+        {name: "-" if value is None else value for name, value in reason.items()}
+        for reason in summary["failure_reasons"]
+    ]
+    _table(reasons, REASON_COLUMNS)
+    return 0
+
+
 def _report_status(client: Client, args: argparse.Namespace) -> int:
     found = client.report_status(args.project, args.message_id)
     if args.json:
@@ -359,6 +384,7 @@ def _report_status(client: Client, args: argparse.Namespace) -> int:
 
 JOB_COLUMNS = ("job_id", "status", "category", "silent", "create_time", "reported_at", "message_id")
 HISTORY_COLUMNS = ("create_time", "status", "category", "received_at", "message_id")
+REASON_COLUMNS = ("error_type", "error_id", "jobs")
 
 
 def _deliveries(deliveries: list[Delivery]) -> None:
@@ -382,12 +408,17 @@ def _print(args: argparse.Namespace, rows: list[dict[str, Any]], columns: tuple[
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return
+    _table(rows, columns)
+    print(f"({len(rows)} {'entry' if len(rows) == 1 else 'entries'})", file=sys.stderr)
+
+
+def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
+    """A header of the column names, then a line per row, each column as wide as its widest cell."""
     cells = [[_cell(c, row.get(c, "")) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for row in cells:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
-    print(f"({len(rows)} {'entry' if len(rows) == 1 else 'entries'})", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from devkit.template import LOCAL_ACCOUNT, LOCAL_REGION, ScheduleTrigger
@@ -19,17 +20,27 @@ from localapi.runtime import FunctionError, FunctionRuntime, FunctionTimeout
 
 
 class Schedule(threading.Thread):
-    def __init__(self, trigger: ScheduleTrigger, runtime: FunctionRuntime, *, stopped: threading.Event) -> None:
+    """Waits on `stopped` (the stack's) until each run is due by `clock` (seconds; the tests move their own)."""
+
+    def __init__(
+        self,
+        trigger: ScheduleTrigger,
+        runtime: FunctionRuntime,
+        *,
+        stopped: threading.Event,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(name=f"schedule-{trigger.function}", daemon=True)
         self.trigger = trigger
         self._runtime = runtime
         self._stopped = stopped
+        self._clock = clock
         self.runs = 0
 
     def run(self) -> None:
         period = self.trigger.every_s
-        next_run = time.monotonic() + period
-        while not self._stopped.wait(max(0.0, next_run - time.monotonic())):
+        next_run = self._clock() + period
+        while not self._stopped.wait(max(0.0, next_run - self._clock())):
             next_run += period
             now = datetime.now(UTC)
             event: dict[str, object] = (
@@ -50,7 +61,7 @@ class Schedule(threading.Thread):
                 }
             )
             try:
-                self._runtime.invoke(event, request_id=str(uuid.uuid4()))
+                self._runtime.invoke(event, request_id=str(event.get("id") or uuid.uuid4()))
             except (FunctionError, FunctionTimeout) as exc:
                 print(f"schedule {self.trigger.name}: {self.trigger.function} failed: {exc}", file=sys.stderr)
             self.runs += 1

@@ -32,14 +32,15 @@ class FleetStore:
         self._jobs = self.counters.table
         self._pool = pool or ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="fleet")
 
-    def _read(self, keys: Sequence[Item], attributes: Sequence[str] = ()) -> list[Item]:
-        items, unprocessed = self._jobs.read_many(keys, self._pool, attributes)
+    def _read(self, keys: Sequence[Item], *, consistent: bool = True) -> list[Item]:
+        items, unprocessed = self._jobs.read_many(keys, self._pool, consistent=consistent)
         if unprocessed:
             raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
         return items
 
     def summaries(self) -> dict[str, list[Record]]:
-        """Every project's summary items, found in their partition of the silence index."""
+        """Every project's summary items, found in their partition of the silence index (eventually
+        consistent: a picture of the fleet, at half the read units)."""
         entries = self._jobs.query_all(
             IndexName=model.SILENCE_INDEX,
             KeyConditionExpression="#ipk = :p",
@@ -47,7 +48,7 @@ class FleetStore:
             ExpressionAttributeValues={":p": {"S": model.SUMMARY_INDEX_PK}},
         )
         found: dict[str, list[Record]] = {}
-        for item in self._read([{"pk": e["pk"], "sk": e["sk"]} for e in entries]):
+        for item in self._read([{"pk": e["pk"], "sk": e["sk"]} for e in entries], consistent=False):
             found.setdefault(model.parse_summary_pk(item["pk"]["S"])[0], []).append(values(item))
         return found
 

@@ -96,10 +96,13 @@ class Table:
                 return found
             request["ExclusiveStartKey"] = start
 
-    def read_batch(self, keys: list[Item], attributes: Sequence[str] = ()) -> tuple[list[Item], list[Item]]:
-        """The items of up to BATCH_GET_SIZE keys (or only these attributes of them), strongly consistent:
-        (found, keys still unprocessed after BATCH_ATTEMPTS). The caller decides what keys left over mean."""
-        request: dict[str, Any] = {self.name: {"Keys": keys, "ConsistentRead": True}}
+    def read_batch(
+        self, keys: list[Item], attributes: Sequence[str] = (), *, consistent: bool = True
+    ) -> tuple[list[Item], list[Item]]:
+        """The items of up to BATCH_GET_SIZE keys (or only these attributes of them), strongly consistent
+        unless asked otherwise (half the read units): (found, keys still unprocessed after BATCH_ATTEMPTS).
+        The caller decides what keys left over mean."""
+        request: dict[str, Any] = {self.name: {"Keys": keys, "ConsistentRead": consistent}}
         if attributes:
             names = {f"#a{i}": name for i, name in enumerate(attributes)}
             request[self.name] |= {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
@@ -115,13 +118,14 @@ class Table:
         return found, list(request[self.name]["Keys"])
 
     def read_many(
-        self, keys: Sequence[Item], pool: Executor, attributes: Sequence[str] = ()
+        self, keys: Sequence[Item], pool: Executor, attributes: Sequence[str] = (), *, consistent: bool = True
     ) -> tuple[list[Item], list[Item]]:
         """The items of any number of keys: BATCH_GET_SIZE keys a call, the calls at once; (found, keys
         still unprocessed after the retries)."""
         found: list[Item] = []
         unprocessed: list[Item] = []
-        tasks = [partial(self.read_batch, chunk, attributes) for chunk in chunked(keys, BATCH_GET_SIZE)]
+        read = partial(self.read_batch, attributes=attributes, consistent=consistent)
+        tasks = [partial(read, chunk) for chunk in chunked(keys, BATCH_GET_SIZE)]
         for items, left in in_parallel(pool, tasks):
             found += items
             unprocessed += left

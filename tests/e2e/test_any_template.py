@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 from devkit.template import ROOT, TEMPLATE_PATH
-from tests.e2e.conftest import start_local, stop_local
 from tests.support import PROJECT, SUCCESS, seed_body
+from tests.support.local import Local
 
 ECHO_HANDLER = """
 import json, os
@@ -58,29 +59,25 @@ def template_with_echo(tmp_path: Path) -> Path:
     return copy
 
 
-def test_a_function_added_to_the_template_is_served_beside_the_others(tmp_path: Path):
+def test_a_function_added_to_the_template_is_served_beside_the_others(tmp_path: Path, start: Callable[..., Local]):
     # Given a copy of the template with one more function and HttpApi route
     template = template_with_echo(tmp_path)
-    log = tmp_path / "output.log"
     # When the local stack starts from it
-    process, local = start_local(log, "--template", str(template), "--parameter", "Stage=prod")
-    try:
-        # Then the new route reaches the new function, with its environment and a payload-2.0 event
-        reply = local.request("GET", f"/v1/{PROJECT}/echo/hi?lang=en&lang=fr")
-        assert reply.status == 200, reply.raw
-        assert reply.json == {
-            "word": "hi",
-            "greeting": "hello from prod",
-            "query": {"lang": "en,fr"},
-            "route": "GET /v1/{project_id}/echo/{word}",
-            "function": "EchoFunction",
-        }
-        # And the routes around it are unchanged
-        assert local.request("GET", f"/v1/{PROJECT}/echo").status == 404
-        assert local.request("POST", f"/v1/{PROJECT}/echo/hi").status == 404
-        seeded = local.post(PROJECT, seed_body())
-        assert (seeded.status, json.loads(seeded.raw)) == (200, SUCCESS)
-        # And the startup lines list it
-        assert "/v1/{project_id}/echo/{word}  (EchoFunction)" in log.read_text()
-    finally:
-        stop_local(process)
+    local = start("--template", str(template), "--parameter", "Stage=prod")
+    # Then the new route reaches the new function, with its environment and a payload-2.0 event
+    reply = local.request("GET", f"/v1/{PROJECT}/echo/hi?lang=en&lang=fr")
+    assert reply.status == 200, reply.raw
+    assert reply.json == {
+        "word": "hi",
+        "greeting": "hello from prod",
+        "query": {"lang": "en,fr"},
+        "route": "GET /v1/{project_id}/echo/{word}",
+        "function": "EchoFunction",
+    }
+    # And the routes around it are unchanged
+    assert local.request("GET", f"/v1/{PROJECT}/echo").status == 404
+    assert local.request("POST", f"/v1/{PROJECT}/echo/hi").status == 404
+    seeded = local.post(PROJECT, seed_body())
+    assert (seeded.status, json.loads(seeded.raw)) == (200, SUCCESS)
+    # And the startup lines list it
+    assert "/v1/{project_id}/echo/{word}  (EchoFunction)" in local.log.read_text()

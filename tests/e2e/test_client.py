@@ -10,9 +10,9 @@ import pytest
 
 from edgeclient import DeliveryFailed, ReportRejected, Retry, Spool, send_report
 from edgeclient.__main__ import main
-from tests.e2e.conftest import FAST, FaultyProxy, Local, url
-from tests.e2e.test_concurrency import items
 from tests.support import EVENTS, RUN, job, report
+from tests.support.http import FaultyProxy
+from tests.support.local import FAST, Local
 
 
 def test_client_delivers_the_seed_example(local: Local, capsys: pytest.CaptureFixture[str]):
@@ -21,7 +21,7 @@ def test_client_delivers_the_seed_example(local: Local, capsys: pytest.CaptureFi
         main(
             [
                 "--endpoint",
-                url(local),
+                local.url,
                 "--project",
                 project,
                 "--file",
@@ -39,15 +39,15 @@ def test_client_generates_a_message_id_and_a_resend_is_a_replay(local: Local):
     project = uuid.uuid4().hex
     body = report(job(job_id=3))
     del body["message_id"]
-    first = send_report(url(local), project, body, retry=FAST, sign=False)
-    again = send_report(url(local), project, {**body, "message_id": first.message_id}, retry=FAST, sign=False)
+    first = send_report(local.url, project, body, retry=FAST, sign=False)
+    again = send_report(local.url, project, {**body, "message_id": first.message_id}, retry=FAST, sign=False)
     assert uuid.UUID(first.message_id)
     assert (first.replayed, again.replayed) == (False, True)
 
 
 def test_client_surfaces_a_rejection_without_retrying(local: Local):
     with pytest.raises(ReportRejected) as caught:
-        send_report(url(local), uuid.uuid4().hex, {"jobs": [{"status": "job_running"}]}, retry=FAST, sign=False)
+        send_report(local.url, uuid.uuid4().hex, {"jobs": [{"status": "job_running"}]}, retry=FAST, sign=False)
     assert (caught.value.status, caught.value.error_code) == (400, "DLI.0001")
     assert caught.value.error_msg == "jobs[0].create_time: field required"
 
@@ -65,7 +65,7 @@ def test_report_lands_exactly_once_whatever_fault_comes_first(local: Local, prox
     assert delivery.status == 200
     assert delivery.attempts == len(faults) + 1
     assert FaultyProxy.seen == [body["message_id"]] * (len(faults) + 1)  # the same message_id every time
-    stored = items(local, project)
+    stored = local.items(project)
     assert len(stored["IdempotencyTable"]) == 1
     assert len([i for i in stored["JobStatusTable"] if i["sk"]["S"] != "CURRENT"]) == 2
     RUN["faults"].update(f"client: {fault}" for fault in faults)
@@ -91,15 +91,15 @@ def test_spool_survives_a_crash_between_send_and_delete(local: Local, proxy: str
 
     monkeypatch.setattr(type(tmp_path), "unlink", crash)
     with pytest.raises(KeyboardInterrupt):
-        spool.flush(url(local), retry=FAST, sign=False)
+        spool.flush(local.url, retry=FAST, sign=False)
     monkeypatch.setattr(type(tmp_path), "unlink", real_unlink)
     assert len(list(spool.pending())) == 1  # still spooled
     # When the agent restarts and flushes again
-    (delivery,) = spool.flush(url(local), retry=FAST, sign=False)
+    (delivery,) = spool.flush(local.url, retry=FAST, sign=False)
     # Then the resend is a replay of the same message: stored once, and the spool is empty
     assert (delivery.message_id, delivery.replayed) == (message_id, True)
     assert list(spool.pending()) == []
-    assert len(items(local, project)["IdempotencyTable"]) == 1
+    assert len(local.items(project)["IdempotencyTable"]) == 1
 
 
 def test_spool_keeps_reports_while_offline_and_sets_rejected_ones_aside(local: Local, tmp_path):
@@ -110,7 +110,7 @@ def test_spool_keeps_reports_while_offline_and_sets_rejected_ones_aside(local: L
     with pytest.raises(DeliveryFailed):  # offline: nothing listens on this port
         spool.flush("http://127.0.0.1:9", retry=Retry(base_s=0.01, cap_s=0.01, budget_s=0.2, timeout_s=0.2))
     assert len(list(spool.pending())) == 2
-    delivered = spool.flush(url(local), retry=FAST, sign=False)
+    delivered = spool.flush(local.url, retry=FAST, sign=False)
     assert len(delivered) == 1
     assert list(spool.pending()) == []
     (rejected,) = (tmp_path / "rejected").glob("*.json")

@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from devkit.template import ROOT
 from edgeclient import Client, NoCredentials, RequestRejected, Retry, Spool
 from edgeclient.__main__ import main
-from tests.e2e.conftest import FAST, FaultyProxy, Local, url
 from tests.support import EVENTS, job, report
+from tests.support.http import FaultyProxy
+from tests.support.local import FAST, Local
 
 
 @pytest.fixture
@@ -30,7 +33,7 @@ def project(local: Local) -> str:
 
 
 def client(local: Local) -> Client:
-    return Client(url(local), retry=FAST, sign=False)
+    return Client(local.url, retry=FAST, sign=False)
 
 
 def test_the_client_reads_a_job_a_listing_a_history_and_a_report(local: Local, project: str):
@@ -47,7 +50,7 @@ def test_the_client_reads_a_job_a_listing_a_history_and_a_report(local: Local, p
 
 def run(local: Local, *args: str) -> tuple[int, str, str]:
     done = subprocess.run(
-        [sys.executable, "-m", "edgeclient", *args, "--endpoint", url(local), "--unsigned"],
+        [sys.executable, "-m", "edgeclient", *args, "--endpoint", local.url, "--unsigned"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -74,13 +77,65 @@ def test_the_command_line_prints_tables_and_json(local: Local, project: str):
     assert err.strip() == "refused: HTTP 404 DLI.0002: job_id: this project has no job 777"
 
 
+def test_the_client_reads_the_project_at_a_glance_once_the_stream_is_counted(local: Local, project: str):
+    # Given the project's three jobs, and two that failed: one with DLI's exception form, one without it
+    submit = {"error_type": "JOB_SUBMIT_EXCEPTION", "error_id": "Agent.51000", "error_msg": "submit failed"}
+    failed = report(
+        job(job_id=4, status="job_submit_fail", create_time=14, exceptions=submit),
+        job(job_id=5, status="job_running_exception", create_time=15),
+    )
+    assert local.post(project, failed).status == 200
+    expected: dict[str, Any] = {
+        "jobs": 5,
+        "categories": {
+            "pending": 0,
+            "running": 2,
+            "stopping": 0,
+            "finished": 1,
+            "failed": 2,
+            "canceled": 0,
+            "suspended": 0,
+            "unknown": 0,
+        },
+        "statuses": {
+            "job_savepointing": 1,
+            "job_finish": 1,
+            "job_running": 1,
+            "job_submit_fail": 1,
+            "job_running_exception": 1,
+        },
+        "silent": 0,
+        "failure_reasons": [
+            {"error_type": "JOB_SUBMIT_EXCEPTION", "error_id": "Agent.51000", "jobs": 1},
+            {"error_type": None, "error_id": None, "jobs": 1},
+        ],
+    }
+    # When it is read until the events function has counted the stream (seconds), a bounded number of times
+    reads = client(local)
+    for _ in range(60):
+        summary = reads.job_summary(project)
+        if summary == expected:
+            break
+        time.sleep(0.5)
+    # Then it counts every job, in every category, and why the failed ones failed, nulls last
+    assert summary == expected
+    # And the command prints it as a table: every category in the contract's order, and as many failure
+    # reasons as --limit says
+    code, out, _ = run(local, "jobs", "summary", "--project", project, "--limit", "1")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[:4] == ["jobs:   5", "silent: 0", "", "CATEGORY   JOBS"]
+    assert [line.split() for line in lines[4:12]] == [[c, str(n)] for c, n in expected["categories"].items()]
+    assert lines[-2:] == ["ERROR_TYPE            ERROR_ID     JOBS", "JOB_SUBMIT_EXCEPTION  Agent.51000  1"]
+
+
 def test_a_url_that_is_not_the_apis_base_url_says_so(local: Local, capsys):
     # Given the local API's URL with a stage path, which an HTTP API's $default stage does not have
-    argv = ["jobs", "show", "1", "--project", "p1", "--unsigned", "--endpoint", url(local) + "/prod"]
+    argv = ["jobs", "show", "1", "--project", "p1", "--unsigned", "--endpoint", local.url + "/prod"]
     # Then the gateway's own 404 is told apart from the service's
     assert main(argv) == 2
     assert capsys.readouterr().err.strip() == (
-        f"refused: HTTP 404: no route here (GET {url(local)}/prod/v1/p1/edgesrv/jobs/1): "
+        f"refused: HTTP 404: no route here (GET {local.url}/prod/v1/p1/edgesrv/jobs/1): "
         "is --endpoint the API's base URL (the stack output ApiUrl)?"
     )
 
@@ -146,7 +201,7 @@ def test_the_old_form_without_a_command_still_sends(local: Local):
     project = uuid.uuid4().hex
     argv = [
         "--endpoint",
-        url(local),
+        local.url,
         "--project",
         project,
         "--file",
@@ -154,7 +209,7 @@ def test_the_old_form_without_a_command_still_sends(local: Local):
         "--unsigned",
     ]
     assert main(argv) == 0
-    assert Client(url(local), retry=FAST, sign=False).get_job(project, 99270)["category"] == "failed"
+    assert Client(local.url, retry=FAST, sign=False).get_job(project, 99270)["category"] == "failed"
 
 
 def test_the_client_installs_as_a_package_with_an_edgeclient_command(tmp_path: Path):

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from devkit.template import ROOT
-from tests.e2e.conftest import Local, free_port
 from tests.support import TEMPLATE, seed_body
+from tests.support.local import Local, free_port
 
 
 def localapi(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

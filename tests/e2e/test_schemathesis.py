@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Local
-from tests.infra.conftest import tool
+from tests.support.local import Local, tool
 
 # positive_data_acceptance is left out: a schema-valid report is still refused when its message_id
 # was used before with another payload (422), or when a number in a free-form object is beyond what

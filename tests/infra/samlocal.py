@@ -41,8 +41,8 @@ from filelock import FileLock
 from devkit.moto import start_moto
 from devkit.template import ROOT, TEMPLATE_PATH, Function, load
 from localapi.stack import LOCAL_READ_TIMEOUT_S
-from tests.e2e.conftest import free_port
 from tests.support import EVENTS, TEMPLATE
+from tests.support.local import free_port
 
 STATE = Path(os.environ.get("SAM_RUNTIME_STATE", ROOT / ".tools" / "sam-runtime"))
 PYTHON313 = Path(sys.executable).parent  # the venv's python is 3.13; sam build needs one on PATH

@@ -1,6 +1,6 @@
 """A local stack does not outlive its process, however that process dies: SIGKILLed, `python -m localapi`
 leaves none of its function workers behind (localapi/runtime.py). Its processes are found by their
-process group: start_local (tests/e2e/conftest.py) gives the stack one, which its workers join."""
+process group: start_local (tests/support/local.py) gives the stack one, which its workers join."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.e2e.conftest import start_local
 from tests.support import TEMPLATE
+from tests.support.local import start_local
 
 
 def alive_in_group(group: int) -> list[str]:

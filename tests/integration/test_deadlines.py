@@ -18,7 +18,9 @@ import pytest
 from devkit.template import LocalTemplate
 from jobstatus import aws
 from report.store import WRITERS
-from tests.support import REPORT_FUNCTION, RUN, body_of, event, job, reply_json, report
+from tests.support import REPORT_FUNCTION, RUN, job, report
+from tests.support.gateway import body_of, event
+from tests.support.http import reply_json
 
 FUNCTION_TIMEOUT_S = LocalTemplate.read().function(REPORT_FUNCTION).timeout_s
 

@@ -15,11 +15,11 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from botocore.exceptions import ClientError
 
 from devkit.capacity import Meter
-from tests.events import IndexedSilence, silence_entry
-from tests.integration.conftest import FaultyClient
-from tests.support import PROJECT, TEMPLATE, event, job, load_event, report, seed_body
+from tests.support import PROJECT, RUN, TEMPLATE, job, load_event, report, seed_body
+from tests.support.clients import FaultyClient, IndexedSilence, silence_entry
+from tests.support.gateway import event
 
-pytestmark = pytest.mark.slow(50)
+pytestmark = pytest.mark.slow(25)
 
 
 def details(received: list[dict[str, Any]], kind: str | None = None) -> list[dict[str, Any]]:
@@ -76,12 +76,12 @@ def test_a_later_status_names_the_previous_one(reporter, stream, bus, consumer):
     ],
     ids=["replay", "heartbeat", "older report"],
 )
-def test_heartbeats_replays_and_older_reports_publish_nothing(reporter, stream, bus, consumer, second):
+def test_heartbeats_replays_and_older_reports_publish_nothing(reporter, stream, bus, consumer, events_client, second):
     send = reporter()
     send(load_event("report/seed.json"))
     deliver(stream, consumer())
     assert len(bus.received()) == 1
-    counting = FaultyClient(consumer.__globals__["boto3"].client("events", region_name="us-east-1"))
+    counting = FaultyClient(events_client)
     assert send(second)["statusCode"] == 200
     assert deliver(stream, consumer(events=counting)) == {"batchItemFailures": []}
     assert bus.received() == []
@@ -98,17 +98,6 @@ def test_a_redelivered_batch_publishes_the_same_event_ids(reporter, stream, bus,
     consume(batch)  # Lambda retries, or a shard is read twice
     assert sorted(d["event_id"] for d in details(bus.received())) == first
     assert len(set(first)) == 5
-
-
-def test_one_put_events_call_per_ten_changes(reporter, stream, bus, consumer):
-    send = reporter()
-    for start in range(1, 101, 25):
-        send(event(report(*[job(job_id=j, status="job_running") for j in range(start, start + 25)])))
-    counting = FaultyClient(consumer.__globals__["boto3"].client("events", region_name="us-east-1"))
-    assert deliver(stream, consumer(events=counting)) == {"batchItemFailures": []}
-    calls = [kwargs for name, kwargs in counting.calls if name == "put_events"]
-    assert [len(c["Entries"]) for c in calls] == [10] * 10
-    assert len(details(bus.received())) == 100
 
 
 # --- delivery failures -------------------------------------------------------------------------------
@@ -131,27 +120,30 @@ def fail_entries(*failing: int) -> Any:
     return fault
 
 
-def test_failed_entries_are_retried_alone_and_nothing_is_published_twice(reporter, stream, bus, consumer):
+def test_failed_entries_are_retried_alone_and_nothing_is_published_twice(
+    reporter, stream, bus, consumer, events_client
+):
     reporter()(event(report(*[job(job_id=j, status="job_running") for j in range(1, 13)])))
-    events = consumer.__globals__["boto3"].client("events", region_name="us-east-1")
     # the first call fails two entries; the second (the batch's last two) goes through; the retry of
     # the two fails one of them again
-    faulty = FaultyClient(events, put_events=[fail_entries(2, 7), None, fail_entries(0)])
+    faulty = FaultyClient(events_client, put_events=[fail_entries(2, 7), None, fail_entries(0)])
     assert deliver(stream, consumer(events=faulty)) == {"batchItemFailures": []}
     sizes = [len(kwargs["Entries"]) for name, kwargs in faulty.calls if name == "put_events"]
     assert sizes == [10, 2, 2, 1]  # 12 in two calls; then only the two that failed; then the one that failed again
     received = Counter(d["event_id"] for d in details(bus.received()))
     assert len(received) == 12
     assert set(received.values()) == {1}
+    RUN["faults"].add("PutEvents fails some entries")
 
 
-def test_an_event_that_cannot_be_delivered_fails_its_record_and_every_later_one(reporter, stream, bus, consumer):
+def test_an_event_that_cannot_be_delivered_fails_its_record_and_every_later_one(
+    reporter, stream, bus, consumer, events_client
+):
     send = reporter()
     for j in range(1, 5):  # four records, one job each
         send(event(report(job(job_id=j, status="job_running"))))
-    events = consumer.__globals__["boto3"].client("events", region_name="us-east-1")
     # the third job's event fails on every attempt
-    faulty = FaultyClient(events, put_events=[fail_entries(2), *[fail_entries(0)] * 9])
+    faulty = FaultyClient(events_client, put_events=[fail_entries(2), *[fail_entries(0)] * 9])
     batch = stream.batch()
     response = consumer(events=faulty)(batch)
     sequence = [r["dynamodb"]["SequenceNumber"] for r in batch["Records"]]
@@ -168,6 +160,7 @@ def test_an_event_that_cannot_be_delivered_fails_its_record_and_every_later_one(
     retried = {"Records": batch["Records"][third:]}
     assert consumer()(retried) == {"batchItemFailures": []}
     assert {d["job_id"] for d in details(bus.received())} == {3, 4}
+    RUN["faults"].add("PutEvents fails an entry on every attempt")
 
 
 def full_records(batch: dict[str, Any]) -> list[dict[str, Any]]:
@@ -201,14 +194,14 @@ def test_a_batch_in_which_every_record_fails_is_a_function_error(reporter, strea
     assert bus.received() == []
 
 
-def test_a_put_events_call_that_fails_outright_is_retried(reporter, stream, bus, consumer):
+def test_a_put_events_call_that_fails_outright_is_retried(reporter, stream, bus, consumer, events_client):
     reporter()(event(report(job(job_id=1, status="job_running"))))
-    events = consumer.__globals__["boto3"].client("events", region_name="us-east-1")
     throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "PutEvents")
-    assert deliver(stream, consumer(events=FaultyClient(events, put_events=[throttled, throttled]))) == {
+    assert deliver(stream, consumer(events=FaultyClient(events_client, put_events=[throttled, throttled]))) == {
         "batchItemFailures": []
     }
     assert len(bus.received()) == 1
+    RUN["faults"].add("throttling on PutEvents")
 
 
 # --- silence -----------------------------------------------------------------------------------------

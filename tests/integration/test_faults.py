@@ -10,20 +10,9 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.integration.conftest import FaultyClient
-from tests.support import (
-    JOB_TABLE,
-    LEDGER_TABLE,
-    RUN,
-    account,
-    body_of,
-    event,
-    everything,
-    headers_of,
-    job,
-    report,
-    scan,
-)
+from tests.support import JOB_TABLE, LEDGER_TABLE, RUN, account, everything, job, report, scan
+from tests.support.clients import FaultyClient
+from tests.support.gateway import body_of, event, headers_of
 
 
 def client_error(code: str, operation: str = "BatchWriteItem") -> ClientError:

@@ -18,11 +18,12 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devkit import handlers
 from devkit.capacity import Meter
 from jobstatus import model
-from report.handler import build_handler
-from tests.integration.conftest import FaultyClient, context, report_settings
-from tests.support import JOB_TABLE, PROJECT, TEMPLATE, deserialize, event, get_event, job, report, scan
+from tests.support import JOB_TABLE, PROJECT, TEMPLATE, deserialize, job, report, scan
+from tests.support.clients import FaultyClient
+from tests.support.gateway import event, get_event
 
 MINUTE_MS = 60_000
 
@@ -43,10 +44,10 @@ def current(ddb: Any, job_id: int, project: str = PROJECT) -> dict[str, Any]:
 def send(ddb, clock):
     """A report handler on a write meter (DynamoDB's billing rules): send(body) -> status code."""
     meter = Meter(ddb, TEMPLATE)
-    handler = build_handler(report_settings(), dynamodb=meter, clock=clock)
+    handler = handlers.report(TEMPLATE, dynamodb=meter, clock=clock)
 
     def send(body: dict[str, Any], **keep: str) -> int:
-        return int(handler(event(body), context())["statusCode"])
+        return int(handler(event(body))["statusCode"])
 
     send.meter = meter  # type: ignore[attr-defined]
     return send
@@ -104,32 +105,32 @@ def test_a_replay_after_a_newer_status_arrived_writes_nothing_its_first_attempt_
 
 def test_a_replay_of_a_change_lost_between_the_phases_restores_its_history(ddb, clock):
     # Given a change whose history put failed after its current update landed (a crash between writes)
-    send_ok = build_handler(report_settings(), dynamodb=ddb, clock=clock)
-    send_ok(event(report(job(job_id=1, create_time=1))), context())
+    send_ok = handlers.report(TEMPLATE, dynamodb=ddb, clock=clock)
+    send_ok(event(report(job(job_id=1, create_time=1))))
     failing = FaultyClient(
         ddb, batch_write_item=[ClientError({"Error": {"Code": "InternalServerError"}}, "BatchWriteItem")]
     )
     body = report(job(job_id=1, status="job_finish", create_time=2), message_id="change")
-    assert build_handler(report_settings(), dynamodb=failing, clock=clock)(event(body), context())["statusCode"] == 503
+    assert handlers.report(TEMPLATE, dynamodb=failing, clock=clock)(event(body))["statusCode"] == 503
     assert current(ddb, 1)["status"] == "job_finish"
     assert history(ddb, 1) == [(1, "job_running", None)]
     # When the agent retries, even after a newer status arrived
-    send_ok(event(report(job(job_id=1, status="job_running", create_time=3))), context())
-    assert send_ok(event(body), context())["statusCode"] == 200
+    send_ok(event(report(job(job_id=1, status="job_running", create_time=3))))
+    assert send_ok(event(body))["statusCode"] == 200
     # Then nothing is lost
     assert history(ddb, 1) == [(1, "job_running", None), (2, "job_finish", None), (3, "job_running", None)]
 
 
 def test_a_crash_before_a_heartbeat_landed_is_completed_by_the_retry(ddb, clock):
-    send_ok = build_handler(report_settings(), dynamodb=ddb, clock=clock)
-    send_ok(event(report(job(job_id=1, create_time=1))), context())
+    send_ok = handlers.report(TEMPLATE, dynamodb=ddb, clock=clock)
+    send_ok(event(report(job(job_id=1, create_time=1))))
     failing = FaultyClient(
         ddb, update_item=[None, ClientError({"Error": {"Code": "InternalServerError"}}, "UpdateItem")]
     )
     beat = report(job(job_id=1, create_time=2), message_id="beat")
-    assert build_handler(report_settings(), dynamodb=failing, clock=clock)(event(beat), context())["statusCode"] == 503
+    assert handlers.report(TEMPLATE, dynamodb=failing, clock=clock)(event(beat))["statusCode"] == 503
     assert current(ddb, 1)["create_time"] == 1
-    assert send_ok(event(beat), context())["statusCode"] == 200
+    assert send_ok(event(beat))["statusCode"] == 200
     assert (current(ddb, 1)["create_time"], current(ddb, 1)["status_since"]) == (2, 1)
     assert history(ddb, 1) == [(1, "job_running", None)]
 
@@ -171,9 +172,9 @@ def test_the_same_status_with_other_content_is_a_change(send, ddb, same_status):
 
 
 def test_keep_heartbeats_keeps_every_report_in_history(ddb, clock):
-    send = build_handler(report_settings(KEEP_HEARTBEATS="true"), dynamodb=ddb, clock=clock)
+    send = handlers.report(TEMPLATE, {"KEEP_HEARTBEATS": "true"}, dynamodb=ddb, clock=clock)
     for minute in range(5):
-        assert send(event(report(job(job_id=1, create_time=minute))), context())["statusCode"] == 200
+        assert send(event(report(job(job_id=1, create_time=minute))))["statusCode"] == 200
     assert [t for t, _, _ in history(ddb, 1)] == [0, 1, 2, 3, 4]
     assert (current(ddb, 1)["create_time"], current(ddb, 1)["status_since"]) == (4, 0)
 
@@ -204,7 +205,7 @@ STATUSES = ["job_running", "job_finish", "job_init"]
 )
 def test_any_arrival_order_keeps_the_current_status_and_every_status_at_least_once(ddb, clock, reported, seed):
     # Given one job's statuses (time, status, metrics), reported in order and in a shuffled order
-    send = build_handler(report_settings(), dynamodb=ddb, clock=clock)
+    send = handlers.report(TEMPLATE, dynamodb=ddb, clock=clock)
     job_id = random.Random(repr(reported)).randrange(1, 2**62)  # noqa: S311 # a fresh job per example
     jobs = [job(job_id=job_id, status=s, create_time=t, **({"metrics": m} if m else {})) for t, s, m in reported]
     in_order = sorted(jobs, key=lambda j: (j["create_time"], model.status_rank(j["status"]), repr(j.get("metrics"))))
@@ -213,7 +214,7 @@ def test_any_arrival_order_keeps_the_current_status_and_every_status_at_least_on
     found = {}
     for project, order in (("inorder", in_order), ("shuffled", shuffled)):
         for body in order:
-            assert send(event(report(body), project=project), context())["statusCode"] == 200
+            assert send(event(report(body), project=project))["statusCode"] == 200
         found[project] = (history(ddb, job_id, project), current(ddb, job_id, project))
     # Then the current status does not depend on the order
     assert found["inorder"][1]["status"] == found["shuffled"][1]["status"]

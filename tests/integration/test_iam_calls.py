@@ -1,9 +1,9 @@
 """Each function's role against the AWS calls the function really makes, evaluated by an IAM policy engine.
 
 A workload drives every function through every kind of call it makes (a report with its confirmation
-publish, an oversized exceptions object, every read route and a second page, a stream batch, a
-silence sweep, the fleet's metrics and a recount that repairs), its clients recorded by a botocore
-hook (tests/iam/calls.py). The engine then
+publish, an oversized exceptions object, a heartbeat's replay, every read route and a second page, a
+stream batch, a silence sweep, the fleet's metrics and a recount that repairs), its clients recorded
+by a botocore hook (tests/iam/calls.py). The engine then
 evaluates each call against the function's role as SAM translates template.yaml, and the platform's
 own needs (the stream mapping, its on-failure queue, logs, X-Ray, the schedule) against theirs.
 The whole run's calls are evaluated the same way when `make test` ends (tests/conftest.py).
@@ -16,32 +16,26 @@ from typing import Any
 
 import boto3
 import pytest
-from fleet.handler import build_handler as build_fleet_handler
-from fleet.settings import FleetSettings
 
+from devkit import handlers
+from devkit.template import LOCAL_REGION
 from jobstatus import model
-from notify.handler import build_handler as build_events_handler
-from notify.settings import NotifySettings
-from query.handler import build_handler as build_query_handler
-from report.handler import build_handler as build_report_handler
-from sweep.handler import build_handler as build_sweep_handler
-from sweep.settings import SweepSettings
 from tests.iam.calls import RECORDER, CallRecorder
 from tests.iam.policies import deployed, evaluate, requests, roles, simulate
-from tests.integration.conftest import context, query_settings, report_settings
 from tests.support import (
     EVENTS_FUNCTION,
     FLEET_FUNCTION,
     JOB_TABLE,
     PROJECT,
+    QUERY_FUNCTION,
+    REPORT_FUNCTION,
     SWEEP_FUNCTION,
     TEMPLATE,
-    event,
-    get_event,
     job,
     load_event,
     report,
 )
+from tests.support.gateway import event, get_event
 
 TOPIC_PREFIX = "hw/events/messages/"
 
@@ -53,59 +47,49 @@ def recorded_calls(ddb, stream, clock) -> set[tuple[str, str, str]]:
 
     def client(function: str, service: str) -> Any:
         # this test's own record, and the run's (the evaluation at the end of make test sees them too)
-        return RECORDER.attach(recorder.attach(boto3.client(service, region_name="us-east-1"), function), function)
+        return RECORDER.attach(recorder.attach(boto3.client(service, region_name=LOCAL_REGION), function), function)
 
-    settings = report_settings(
-        CONFIRM_TOPIC_PUBLISH="true", CONFIRM_TOPIC_PREFIX=TOPIC_PREFIX, SILENT_AFTER_MINUTES="1"
-    )
-    report_handler = build_report_handler(
-        settings,
-        dynamodb=client("JobReportFunction", "dynamodb"),
-        iot_data=client("JobReportFunction", "iot-data"),
+    silence = {"SILENT_AFTER_MINUTES": "1"}
+    publishing = {"CONFIRM_TOPIC_PUBLISH": "true", "CONFIRM_TOPIC_PREFIX": TOPIC_PREFIX}
+    report_handler = handlers.report(
+        TEMPLATE,
+        silence | publishing,
+        dynamodb=client(REPORT_FUNCTION, "dynamodb"),
+        iot_data=client(REPORT_FUNCTION, "iot-data"),
         clock=clock,
     )
-    read_handler = build_query_handler(
-        query_settings(SILENT_AFTER_MINUTES="1"),
-        dynamodb=client("JobQueryFunction", "dynamodb"),
-        secrets=client("JobQueryFunction", "secretsmanager"),
+    read_handler = handlers.query(
+        TEMPLATE,
+        silence,
+        dynamodb=client(QUERY_FUNCTION, "dynamodb"),
+        secrets=client(QUERY_FUNCTION, "secretsmanager"),
         clock=clock,
     )
-    events_handler = build_events_handler(
-        NotifySettings.from_env(TEMPLATE.function(EVENTS_FUNCTION).environment | {"SILENT_AFTER_MINUTES": "1"}),
-        events=client(EVENTS_FUNCTION, "events"),
-        dynamodb=client(EVENTS_FUNCTION, "dynamodb"),
+    events_handler = handlers.events(
+        TEMPLATE, silence, events=client(EVENTS_FUNCTION, "events"), dynamodb=client(EVENTS_FUNCTION, "dynamodb")
     )
-    sweep_handler = build_sweep_handler(
-        SweepSettings.from_env(TEMPLATE.function(SWEEP_FUNCTION).environment | {"SILENT_AFTER_MINUTES": "1"}),
-        dynamodb=client(SWEEP_FUNCTION, "dynamodb"),
-        clock=clock,
-    )
-
-    fleet_handler = build_fleet_handler(
-        FleetSettings.from_env(TEMPLATE.function(FLEET_FUNCTION).environment | {"SILENT_AFTER_MINUTES": "1"}),
-        dynamodb=client(FLEET_FUNCTION, "dynamodb"),
-        sleep=lambda s: None,
-    )
+    sweep_handler = handlers.sweep(TEMPLATE, silence, dynamodb=client(SWEEP_FUNCTION, "dynamodb"), clock=clock)
+    fleet_handler = handlers.fleet(TEMPLATE, silence, dynamodb=client(FLEET_FUNCTION, "dynamodb"), sleep=lambda s: None)
 
     def ok(response: dict[str, Any]) -> dict[str, Any]:
         assert response["statusCode"] == 200, response["body"]
         return dict(json.loads(response["body"]))
 
     # reports: the seed (with its confirmation topic), and a job whose exceptions live in its history item
-    ok(report_handler(load_event("report/seed.json"), context()))
+    ok(report_handler(load_event("report/seed.json")))
     large = {"error_type": "X", "trace": "x" * 40_000}
-    ok(report_handler(event(report(job(job_id=7, status="job_running_exception", exceptions=large))), context()))
+    ok(report_handler(event(report(job(job_id=7, status="job_running_exception", exceptions=large)))))
 
     # a heartbeat, a newer status, then the heartbeat's replay: its older status is checked against the history
     beat = event(report(job(job_id=8, status="job_running", create_time=2), message_id="beat"))
-    ok(report_handler(event(report(job(job_id=8, status="job_running", create_time=1))), context()))
-    ok(report_handler(beat, context()))
-    ok(report_handler(event(report(job(job_id=8, status="job_finish", create_time=3))), context()))
-    ok(report_handler(beat, context()))
+    ok(report_handler(event(report(job(job_id=8, status="job_running", create_time=1)))))
+    ok(report_handler(beat))
+    ok(report_handler(event(report(job(job_id=8, status="job_finish", create_time=3)))))
+    ok(report_handler(beat))
 
     # every read route, and a second page (a token, signed with the key from Secrets Manager)
     def read(path: str, query: str = "") -> dict[str, Any]:
-        return ok(read_handler(get_event(path, query), context()))
+        return ok(read_handler(get_event(path, query)))
 
     read(f"/v1/{PROJECT}/edgesrv/jobs/99270")
     assert read(f"/v1/{PROJECT}/edgesrv/jobs/7")["job"]["exceptions"] == large
@@ -114,14 +98,14 @@ def recorded_calls(ddb, stream, clock) -> set[tuple[str, str, str]]:
     read(f"/v1/{PROJECT}/edgesrv/jobs/99270/history")
     read(f"/v1/{PROJECT}/edgesrv/job-report", "message_id=uuid")
     # the stream's changes published; then a job that goes silent, marked by the sweep, published too
-    ok(report_handler(event(report(job(job_id=9, status="job_running"))), context()))
-    assert events_handler(stream.batch(), context()) == {"batchItemFailures": []}
+    ok(report_handler(event(report(job(job_id=9, status="job_running")))))
+    assert events_handler(stream.batch()) == {"batchItemFailures": []}
     clock.advance(300)
-    assert sweep_handler({}, context())["marked"] >= 1
-    assert events_handler(stream.batch(), context()) == {"batchItemFailures": []}
+    assert sweep_handler({})["marked"] >= 1
+    assert events_handler(stream.batch()) == {"batchItemFailures": []}
     read(f"/v1/{PROJECT}/edgesrv/job-summary")
     # the fleet's metrics; a recount that finds a job's marker gone and a counter off, and repairs both
-    assert fleet_handler({"task": "metrics"}, context()) == {"projects": 1}
+    assert fleet_handler({"task": "metrics"}) == {"projects": 1}
     ddb.delete_item(TableName=JOB_TABLE, Key=model.counted_key(model.job_pk(PROJECT, 9)))
     shard = model.summary_pk(PROJECT, model.category_shard(8))
     ddb.update_item(
@@ -131,7 +115,7 @@ def recorded_calls(ddb, stream, clock) -> set[tuple[str, str, str]]:
         ExpressionAttributeNames={"#c": "s#job_cancel_success"},
         ExpressionAttributeValues={":one": {"N": "1"}},
     )
-    assert fleet_handler({"task": "audit"}, context())["drift"] > 0
+    assert fleet_handler({"task": "audit"})["drift"] > 0
     return recorder.calls
 
 
@@ -143,13 +127,7 @@ def test_every_call_is_allowed_by_its_functions_role_and_every_grant_is_needed(r
     assert verdict.unused == []
     # Every function made calls, of the kinds its code makes.
     functions = {function for function, _, _ in recorded_calls}
-    assert functions == {
-        "JobReportFunction",
-        "JobQueryFunction",
-        "JobEventsFunction",
-        "SilenceSweepFunction",
-        FLEET_FUNCTION,
-    }
+    assert functions == {REPORT_FUNCTION, QUERY_FUNCTION, EVENTS_FUNCTION, SWEEP_FUNCTION, FLEET_FUNCTION}
 
 
 def test_deleting_any_grant_denies_a_call_or_a_need_that_relied_on_it(recorded_calls):

@@ -13,7 +13,8 @@ import pytest
 from devkit.moto import SerializedClient
 from localapi.runtime import FunctionError
 from localapi.streams import StreamMapping
-from tests.support import TEMPLATE, event, job, report
+from tests.support import TEMPLATE, job, report
+from tests.support.gateway import event
 
 
 class Runtime:

@@ -1,4 +1,5 @@
-"""The read function under moto: each route, pagination, tokens, silence (with the test's clock), faults."""
+"""The read function under moto: each route, pagination, tokens, silence (with the test's clock), the bad-parameter
+battery (tests/support/query_battery.py), faults. (Each route's wiring over HTTP: tests/e2e/test_http.py.)"""
 
 from __future__ import annotations
 
@@ -12,21 +13,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from jobstatus import model
-from tests.integration.conftest import FaultyClient
-from tests.query_battery import CASES, Case
-from tests.support import (
-    JOB_TABLE,
-    LEDGER_TABLE,
-    PROJECT,
-    body_of,
-    event,
-    get_event,
-    headers_of,
-    job,
-    load_event,
-    report,
-    seed_body,
-)
+from tests.support import JOB_TABLE, LEDGER_TABLE, PROJECT, RUN, job, load_event, report, seed_body
+from tests.support.clients import FaultyClient
+from tests.support.gateway import body_of, event, get_event, headers_of
+from tests.support.query_battery import CASES, Case
 
 pytestmark = pytest.mark.slow(110)
 
@@ -457,11 +447,7 @@ def test_expired_history_entries_are_not_shown(reporter, reader, clock):
 def test_a_bad_parameter_is_a_400_naming_it(reporter, reader, case: Case):
     reporter()(load_event("report/seed.json"))
     refused(reader()(get_event(case.path, case.query)), 400, "DLI.0001", case.field)
-
-
-def test_the_battery_has_at_least_30_cases_over_every_route():
-    assert len(CASES) >= 30
-    assert {c.path.split("/edgesrv/")[1].split("/")[0] for c in CASES} == {"jobs", "job-report"}
+    RUN["bad inputs"].add(("handler", f"read: {case.name}"))
 
 
 @pytest.mark.parametrize(
@@ -481,6 +467,7 @@ def test_a_dynamodb_fault_is_a_retryable_503_with_no_internals(reporter, reader,
     refused(response, 503, "DLI.0999", "The request could not be served. Retry it.")
     assert headers_of(response)["retry-after"] == "1"
     assert not any(word in response["body"] for word in ("Exception", "Throughput", "Table", "dynamodb", "gsi"))
+    RUN["faults"].add("throughput exceeded on every read")
 
 
 def test_an_unknown_route_or_method_is_api_gateways_404(reader):

@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 
 from devkit.moto import SerializedClient
 from jobstatus import model
-from tests.integration.conftest import FaultyClient, recorded
 from tests.support import (
     EVENTS_FUNCTION,
     FLEET_FUNCTION,
@@ -30,14 +29,13 @@ from tests.support import (
     PROJECT,
     SWEEP_FUNCTION,
     TEMPLATE,
-    body_of,
     deserialize,
-    event,
-    get_event,
     job,
     report,
     scan,
 )
+from tests.support.clients import FaultyClient, recorded
+from tests.support.gateway import body_of, event, get_event
 
 pytestmark = pytest.mark.slow(40)
 

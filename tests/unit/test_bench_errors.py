@@ -1,7 +1,8 @@
-"""`make bench` shows why an install failed: pip's own message and which install, with no traceback.
+"""`make bench` shows why a step failed: the step's own output and which step, with no traceback.
 
-The failing install is real and offline: a package that exists nowhere, with pip told to use no
-index (PIP_NO_INDEX), so pip answers at once with "No matching distribution".
+The bench's code runs here as `make bench` runs it, in a process of its own (no test imports benchmarks/).
+The failing install is real and offline: a package that exists nowhere, with pip told to use no index
+(PIP_NO_INDEX), so pip answers at once with "No matching distribution".
 """
 
 from __future__ import annotations
@@ -9,60 +10,52 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
-import pytest
-
-from benchmarks.__main__ import pip_target, sh
 from devkit.template import ROOT
 
 MISSING = "no-such-package-for-the-bench==1.0"
 
 
-def test_a_failed_install_exits_1_with_pips_message_and_which_install_failed(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    target = tmp_path / "runtime"
-    with pytest.raises(SystemExit) as exited:
-        pip_target(target, MISSING, compile_=False)
-    assert exited.value.code == 1
-    err = capsys.readouterr().err
-    assert "No matching distribution found for no-such-package-for-the-bench" in err  # pip's own words
-    assert f"pip install of {MISSING} into {target} failed (exit 1)" in err
-    assert not target.exists()  # so the next run tries again
-
-
-def test_the_bench_process_prints_no_traceback_when_an_install_fails(tmp_path):
-    """As `make bench` sees it: the whole process, its exit code and everything it wrote."""
-    script = "import sys; from pathlib import Path; from benchmarks.__main__ import pip_target; "
-    script += f"pip_target(Path(sys.argv[1]), {MISSING!r}, compile_=False)"
-    env = os.environ | {"PIP_NO_INDEX": "1"}
-    result = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "runtime")],
+def bench(statement: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """A statement run in a process that imported the bench's helpers (pip_target, sh), with argv = args."""
+    script = f"import sys\nfrom pathlib import Path\nfrom benchmarks.__main__ import pip_target, sh\n{statement}"
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
         cwd=ROOT,
-        env=env,
+        env=os.environ | (env or {}),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def test_a_failed_install_exits_1_with_pips_message_and_which_install_failed(tmp_path: Path):
+    target = tmp_path / "runtime"
+    result = bench(
+        f"pip_target(Path(sys.argv[1]), {MISSING!r}, compile_=False)", str(target), env={"PIP_NO_INDEX": "1"}
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
-    assert "No matching distribution found" in result.stderr
-    assert "failed (exit 1)" in result.stderr.splitlines()[-1]
+    assert "No matching distribution found for no-such-package-for-the-bench" in result.stderr  # pip's own words
+    assert result.stderr.splitlines()[-1] == f"pip install of {MISSING} into {target} failed (exit 1)"
     assert "Traceback" not in output
     assert "CalledProcessError" not in output
+    assert not target.exists()  # so the next run tries again
 
 
-def test_a_command_that_works_stays_quiet_and_returns_its_output(capsys):
-    assert sh(sys.executable, "-c", "print('built')") == "built\n"
-    assert capsys.readouterr() == ("", "")
+def test_a_command_that_works_stays_quiet_and_returns_its_output():
+    result = bench("print(repr(sh(sys.executable, '-c', 'print(42)')))")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "'42\\n'\n", "")
 
 
-def test_any_failing_step_names_its_command_when_no_description_is_given(capsys):
-    with pytest.raises(SystemExit) as exited:
-        sh(sys.executable, "-c", "import sys; print('half done'); sys.exit('broken: the reason')")
-    assert exited.value.code == 1
-    err = capsys.readouterr().err
-    assert "half done" in err  # its stdout
-    assert "broken: the reason" in err  # and its stderr
-    assert err.rstrip().endswith("failed (exit 1)")
-    assert sys.executable in err.splitlines()[-1]
+def test_any_failing_step_names_its_command_when_no_description_is_given():
+    result = bench("sh(sys.executable, '-c', 'import sys; print(\"half done\"); sys.exit(\"broken: the reason\")')")
+    assert result.returncode == 1
+    assert "half done" in result.stderr  # its stdout
+    assert "broken: the reason" in result.stderr  # and its stderr
+    last = result.stderr.rstrip().splitlines()[-1]
+    assert last.endswith("failed (exit 1)")
+    assert sys.executable in last
+    assert "Traceback" not in result.stderr

@@ -1,46 +1,29 @@
 """The command line against a loopback stand-in for the API: a read at a wrong URL fails in seconds with
 a hint, a gateway's 404 says the URL has no route, retries are told on stderr, `jobs history` takes a
-page size and human dates, and each value comes from its flag, its variable or device.json."""
+page size and human dates, `jobs summary` prints the project at a glance as a table or as the answer's
+JSON, and each value comes from its flag, its variable or device.json."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from devkit.handlers import Clock
 from edgeclient import Spool
 from edgeclient.__main__ import READ_BUDGET_S, REPORT_BUDGET_S, main, parse_time
-from tests.unit.test_client_signing import Api, serve_api
-
-
-@pytest.fixture
-def api() -> Iterator[Api]:
-    yield from serve_api()
+from tests.support.http import Api
 
 
 @pytest.fixture(autouse=True)
 def no_edge_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("EDGE_API_URL", "EDGE_PROJECT_ID", "EDGE_DEVICE"):
         monkeypatch.delenv(name, raising=False)
-
-
-class FakeTime:
-    """An injected monotonic clock and sleep: retries wait for nothing, and the test sees how long they would."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def dead_url() -> str:
@@ -61,13 +44,13 @@ def report_file(tmp_path: Path) -> str:
 
 @pytest.mark.parametrize("named_by", ["--endpoint", "EDGE_API_URL"])
 def test_a_read_at_a_dead_port_fails_within_its_budget_with_a_hint(named_by: str, monkeypatch, capsys):
-    url, time = dead_url(), FakeTime()
+    url, time = dead_url(), Clock(0.0)
     argv = ["jobs", "show", "1", "--project", "p1", "--unsigned"]
     if named_by == "--endpoint":
         argv += ["--endpoint", url]
     else:
         monkeypatch.setenv("EDGE_API_URL", url)
-    assert main(argv, sleep=time.sleep, clock=time.clock) == 3
+    assert main(argv, sleep=time.advance, clock=time) == 3
     *retries, last = capsys.readouterr().err.splitlines()
     assert time.now <= READ_BUDGET_S  # seconds of the injected clock
     assert last.startswith(f"no answer: no answer from {url} after {len(retries) + 1} attempts in 10 s (last: ")
@@ -77,9 +60,9 @@ def test_a_read_at_a_dead_port_fails_within_its_budget_with_a_hint(named_by: str
 
 
 def test_a_report_keeps_its_long_budget_and_tells_each_retry(tmp_path: Path, capsys):
-    url, time = dead_url(), FakeTime()
+    url, time = dead_url(), Clock(0.0)
     argv = ["send", "--endpoint", url, "--project", "p1", "--unsigned", "--file", report_file(tmp_path)]
-    assert main(argv, sleep=time.sleep, clock=time.clock) == 3
+    assert main(argv, sleep=time.advance, clock=time) == 3
     *retries, last = capsys.readouterr().err.splitlines()
     assert REPORT_BUDGET_S - 20 < time.now <= REPORT_BUDGET_S  # within one capped backoff of the budget
     assert last.startswith(f"not delivered: no answer from {url} after {len(retries) + 1} attempts in 120 s")
@@ -92,8 +75,8 @@ def test_a_retried_5xx_is_told_with_its_error_code(api: Api, tmp_path: Path, cap
     busy = {"is_success": False, "message": "busy", "error_code": "DLI.0003", "error_msg": "busy"}
     api.replies = [(503, busy), (503, busy)]
     argv = ["send", "--endpoint", api.url, "--project", "p1", "--unsigned", "--file", report_file(tmp_path)]
-    time = FakeTime()
-    assert main(argv, sleep=time.sleep, clock=time.clock) == 0
+    time = Clock(0.0)
+    assert main(argv, sleep=time.advance, clock=time) == 0
     first, second = capsys.readouterr().err.splitlines()
     assert ": HTTP 503 DLI.0003 (attempt 1; 120 s of 120 s left)" in first
     assert ": HTTP 503 DLI.0003 (attempt 2; " in second
@@ -219,3 +202,108 @@ def test_without_an_endpoint_anywhere_it_is_a_usage_error(capsys):
         main(["jobs", "show", "1", "--project", "p1", "--unsigned"])
     assert usage.value.code == 2
     assert "error: --endpoint is required (or EDGE_API_URL, or --device)" in capsys.readouterr().err
+
+
+# --- jobs summary: the project at a glance -------------------------------------------------------
+
+SUMMARY = {  # the contract's example
+    "jobs": 9,
+    "categories": {
+        "pending": 0,
+        "running": 4,
+        "stopping": 0,
+        "finished": 1,
+        "failed": 3,
+        "canceled": 0,
+        "suspended": 0,
+        "unknown": 1,
+    },
+    "statuses": {"job_running": 4, "job_finish": 1, "job_submit_fail": 2, "job_running_exception": 1, "job_future": 1},
+    "silent": 0,
+    "failure_reasons": [
+        {"error_type": "JOB_SUBMIT_EXCEPTION", "error_id": "Agent.51000", "jobs": 2},
+        {"error_type": None, "error_id": None, "jobs": 1},
+    ],
+}
+SUMMARY_ARGV = ["jobs", "summary", "--project", "p1", "--unsigned"]
+
+
+def summary_reply() -> tuple[int, dict[str, object]]:
+    return 200, {"is_success": True, "message": "The job summary is successfully queried.", "summary": SUMMARY}
+
+
+def test_jobs_summary_prints_counts_statuses_and_failure_reasons_in_aligned_columns(api: Api, capsys):
+    api.replies = [summary_reply()]
+    assert main([*SUMMARY_ARGV, "--endpoint", api.url]) == 0
+    assert capsys.readouterr().out == (
+        "jobs:   9\n"
+        "silent: 0\n"
+        "\n"
+        "CATEGORY   JOBS\n"
+        "pending    0\n"
+        "running    4\n"
+        "stopping   0\n"
+        "finished   1\n"
+        "failed     3\n"
+        "canceled   0\n"
+        "suspended  0\n"
+        "unknown    1\n"
+        "\n"
+        "STATUS                 JOBS\n"
+        "job_running            4\n"
+        "job_finish             1\n"
+        "job_submit_fail        2\n"
+        "job_running_exception  1\n"
+        "job_future             1\n"
+        "\n"
+        "ERROR_TYPE            ERROR_ID     JOBS\n"
+        "JOB_SUBMIT_EXCEPTION  Agent.51000  2\n"
+        "-                     -            1\n"
+    )
+    (seen,) = api.seen
+    assert seen.path == "/v1/p1/edgesrv/job-summary"  # no limit: the service's default
+
+
+def test_jobs_summary_json_is_the_summary_object_as_answered(api: Api, capsys):
+    api.replies = [summary_reply()]
+    assert main([*SUMMARY_ARGV, "--endpoint", api.url, "--json", "--limit", "2"]) == 0
+    assert json.loads(capsys.readouterr().out) == SUMMARY
+    (seen,) = api.seen
+    assert (urlsplit(seen.path).path, parse_qs(urlsplit(seen.path).query)) == (
+        "/v1/p1/edgesrv/job-summary",
+        {"limit": ["2"]},
+    )
+
+
+def test_jobs_summary_is_retried_within_the_read_budget(api: Api, capsys):
+    busy = {"is_success": False, "message": "busy", "error_code": "DLI.0003", "error_msg": "busy"}
+    api.replies = [(503, busy), summary_reply()]
+    time = Clock(0.0)
+    assert main([*SUMMARY_ARGV, "--endpoint", api.url, "--json"], sleep=time.advance, clock=time) == 0
+    (retried,) = capsys.readouterr().err.splitlines()
+    assert retried.startswith("retrying GET /v1/p1/edgesrv/job-summary in ")
+    assert retried.endswith(": HTTP 503 DLI.0003 (attempt 1; 10 s of 10 s left)")
+
+
+def test_jobs_summary_leaves_the_range_of_limit_to_the_service_and_prints_its_refusal(api: Api, capsys):
+    refusal = {"is_success": False, "message": "m", "error_code": "DLI.0001", "error_msg": "limit: 1..100, got 0"}
+    api.replies = [(400, refusal)]
+    assert main([*SUMMARY_ARGV, "--endpoint", api.url, "--limit", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "refused: HTTP 400 DLI.0001: limit: 1..100, got 0"
+    assert len(api.seen) == 1  # a 400 is not retried
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--limit", "ten"], "error: argument --limit: invalid int value: 'ten'"),
+        (["7"], "error: unrecognized arguments: 7"),
+    ],
+    ids=["a limit that is not a number", "a job_id"],
+)
+def test_jobs_summary_usage_errors_send_nothing(api: Api, capsys, extra: list[str], says: str):
+    with pytest.raises(SystemExit) as usage:
+        main([*SUMMARY_ARGV, "--endpoint", api.url, *extra])
+    assert usage.value.code == 2
+    assert says in capsys.readouterr().err
+    assert api.seen == []

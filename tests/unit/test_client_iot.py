@@ -22,11 +22,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from devkit.handlers import Clock as HandClock
 from edgeclient import Client, CredentialsUnreachable, DeliveryFailed, NoCredentials, Spool
 from edgeclient.__main__ import main
 from edgeclient.iot import Device, IotCredentials
-from tests.support import reply_json
-from tests.unit.test_client_signing import Api, access_key, serve_api, signature_verifies
+from tests.support.http import Api, access_key, reply_json, signature_verifies
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)  # botocore's clock in these tests; TLS uses the real one
 ALIAS, THING = "edge-agents", "dev-1"
@@ -179,11 +179,6 @@ def provider(pki: Pki, clock: Clock) -> Iterator[Provider]:
     provider.server.server_close()
 
 
-@pytest.fixture
-def api() -> Iterator[Api]:
-    yield from serve_api()
-
-
 def device_credentials(provider: Provider, pki: Pki, **options: Any) -> IotCredentials:
     settings: dict[str, Any] = {
         "endpoint": provider.endpoint,
@@ -195,19 +190,6 @@ def device_credentials(provider: Provider, pki: Pki, **options: Any) -> IotCrede
         "time_fetcher": provider.clock,
     }
     return IotCredentials(**(settings | options))
-
-
-class FakeTime:
-    """An injected monotonic clock and sleep: a retry waits for nothing."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 # --- the exchange ----------------------------------------------------------------------------------
@@ -290,10 +272,10 @@ def test_a_key_that_cannot_be_read_is_named(provider: Provider, pki: Pki, tmp_pa
 
 def test_an_offline_provider_is_retried_like_a_connection_error(provider: Provider, pki: Pki, api: Api):
     # Given a provider that cannot be reached
-    time = FakeTime()
+    time = HandClock(0.0)
     told: list[str] = []
     credentials = device_credentials(provider, pki)
-    client = Client(api.url, credentials=credentials, on_retry=told.append, sleep=time.sleep, clock=time.clock)
+    client = Client(api.url, credentials=credentials, on_retry=told.append, sleep=time.advance, clock=time)
     provider.server.shutdown()
     provider.server.server_close()
     # When a report is sent, Then it is retried within the budget and fails as not delivered, not as refused
@@ -310,15 +292,15 @@ def test_an_offline_provider_is_retried_like_a_connection_error(provider: Provid
 def test_a_provider_answering_5xx_is_retried(provider: Provider, pki: Pki, api: Api):
     # Given a provider that answers 503 once
     provider.refusal = (503, {"message": "Service Unavailable"})
-    time = FakeTime()
+    time = HandClock(0.0)
 
     def recover(seconds: float) -> None:
-        time.sleep(seconds)
+        time.advance(seconds)
         provider.refusal = None
 
     told: list[str] = []
     credentials = device_credentials(provider, pki)
-    client = Client(api.url, credentials=credentials, on_retry=told.append, sleep=recover, clock=time.clock)
+    client = Client(api.url, credentials=credentials, on_retry=told.append, sleep=recover, clock=time)
     # When a job is read, Then the request waits for the provider once, and is signed with what it issued next
     client.get_job("p1", 1)
     (retried,) = told

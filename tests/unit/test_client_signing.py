@@ -1,26 +1,17 @@
 """The client's SigV4 signature, checked against a signature computed independently from the spec; the
-region it signs for; and a loopback stand-in for the API that the other client tests speak to."""
+region it signs for; and that the loopback stand-in for the API (tests/support/http.py) catches a bad one."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import re
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, ReadOnlyCredentials
 
 from edgeclient import Client, _signer, region_for, region_from_url
-from tests.support import reply_json
+from tests.support.http import Api, signature_verifies
 
 EXECUTE_API_URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/"
 
@@ -33,12 +24,14 @@ def test_signed_request_matches_an_independent_sigv4_computation(monkeypatch):
     body = b'{"jobs":[],"message_id":"m"}'
     sign, region = _signer(url, None, None)
     assert region == "eu-west-1"  # the URL's, over the session's us-east-1
+    before = datetime.now(UTC).replace(microsecond=0)
     headers = sign("POST", url, body, {"content-type": "application/json"})
+    after = datetime.now(UTC)
 
     # The same signature by hand (docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html)
     stamp = headers["X-Amz-Date"]
     day = stamp[:8]
-    assert abs(datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds() < 60
+    assert before <= datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) <= after  # signed at the time
     host = "abc123.execute-api.eu-west-1.amazonaws.com"
     signed = "content-type;host;x-amz-date"
     canonical = "\n".join(
@@ -97,93 +90,7 @@ def test_the_region_signed_for_is_the_given_one_then_the_urls_then_the_configure
     assert region_for("https://api.example.com/") == "us-east-1"
 
 
-# --- a stand-in for the deployed API, for the client tests that need HTTP ---------------------------
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]  # names in lower case
-    body: bytes
-
-
-class Api:
-    """The API on a free loopback port: it records every request and answers the next scripted reply,
-    else 200 with an envelope that fits every route. `before_reply` runs at each request (a clock that moves)."""
-
-    OK: dict[str, Any] = {  # noqa: RUF012 - read only
-        "is_success": True,
-        "message": "ok",
-        "job": {"job_id": 1, "status": "job_running"},
-        "jobs": [],
-        "history": [],
-        "report": {"message_id": "m1", "received_at": 0, "job_count": 1},
-    }
-
-    def __init__(self) -> None:
-        self.seen: list[Seen] = []
-        self.replies: list[tuple[int, dict[str, Any]]] = []
-        self.before_reply: Callable[[], None] = lambda: None
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                api.answer(self)
-
-            def do_POST(self) -> None:
-                api.answer(self)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def answer(self, handler: BaseHTTPRequestHandler) -> None:
-        body = handler.rfile.read(int(handler.headers.get("content-length") or 0))
-        headers = {name.lower(): value for name, value in handler.headers.items()}
-        self.seen.append(Seen(handler.command, handler.path, headers, body))
-        self.before_reply()
-        status, payload = self.replies.pop(0) if self.replies else (200, self.OK)
-        reply_json(handler, status, json.dumps(payload).encode())
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def serve_api() -> Iterator[Api]:
-    api = Api()
-    yield api
-    api.close()
-
-
-def access_key(seen: Seen) -> str:
-    """The access key in a request's Authorization header."""
-    found = re.search(r"Credential=([^/]+)/", seen.headers["authorization"])
-    assert found, seen.headers["authorization"]
-    return found.group(1)
-
-
-def signature_verifies(seen: Seen, url: str, credentials: ReadOnlyCredentials, region: str) -> bool:
-    """Recompute a received request's SigV4 signature with botocore, over the headers it says it signed."""
-    authorization = seen.headers["authorization"]
-    signed = re.search(r"SignedHeaders=([^,]+)", authorization)
-    assert signed, authorization
-    headers = {name: seen.headers[name] for name in signed.group(1).split(";")}
-    request = AWSRequest(method=seen.method, url=url + seen.path, data=seen.body, headers=headers)
-    request.context["timestamp"] = seen.headers["x-amz-date"]
-    auth = SigV4Auth(credentials, "execute-api", region)
-    expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
-    return bool(authorization.endswith(f"Signature={expected}"))
-
-
-@pytest.fixture
-def api() -> Iterator[Api]:
-    yield from serve_api()
+# --- the stand-in for the deployed API (tests/support/http.py) -----------------------------------
 
 
 def test_the_stand_in_catches_a_signature_made_with_another_secret(api: Api):

@@ -78,3 +78,9 @@ def test_the_silence_index_spreads_jobs_evenly_over_its_shards():
     shards = Counter(model.silence_index_pk(f"p{j % 7}", j) for j in range(64_000))
     assert set(shards) == set(model.silence_index_pks())
     assert max(shards.values()) < 1.1 * 64_000 / model.SILENCE_SHARDS
+
+
+def test_the_category_index_spreads_consecutive_jobs_evenly_over_its_shards():
+    shards = Counter(model.category_index_pk("p1", model.category_shard(job_id)) for job_id in range(1, 121))
+    assert len(shards) == model.CATEGORY_SHARDS
+    assert max(shards.values()) - min(shards.values()) <= 1

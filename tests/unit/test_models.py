@@ -1,23 +1,31 @@
-"""Validation rules and the canonical form, without AWS."""
+"""Validation rules and the canonical form, without AWS: the bad-input battery (tests/support/
+report_battery.py) against the report use case, each case refused before any DynamoDB call; and what a
+case cannot say (the forms accepted, the wording of a message, the canonical form and its hash)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
 from devkit.capacity import write_units
 from jobstatus.dynamodb import item_size
-from jobstatus.errors import InvalidRequest
+from jobstatus.errors import InvalidRequest, ServiceError
+from jobstatus.http import ERRORS
 from jobstatus.jsonvalue import canonical
 from jobstatus.model import KNOWN_STATUSES, MAX_CREATE_TIME, MAX_JOB_ID, TERMINAL_STATUSES, status_rank
+from report.confirm import ConfirmationPublisher
 from report.models import job_document, parse_report
-from report.service import _payload_hash
-from tests.support import job, report, seed_body
+from report.service import ReportService, _payload_hash
+from report.settings import ReportSettings
+from report.store import JobStatusStore
+from tests.support import PROJECT, REPORT_FUNCTION, RUN, TEMPLATE, job, report, seed_body
+from tests.support.clients import Offline
+from tests.support.report_battery import CASES, GOOD, Case, assert_refused
 
 
 def parse(body: Any, max_jobs: int = 100) -> Any:
@@ -31,6 +39,47 @@ def refused(body: Any, max_jobs: int = 100) -> str:
     return caught.value.message
 
 
+def use_case(confirm_prefix: str | None = None) -> tuple[ReportService, Offline]:
+    """The report use case with template.yaml's settings (and the confirmation publish on, under this
+    prefix), on clients of no service: (the use case, what it called, DynamoDB and IoT alike)."""
+    settings = ReportSettings.from_env(TEMPLATE.function(REPORT_FUNCTION).environment)
+    aws = Offline()
+    store = JobStatusStore(
+        aws,
+        job_table=settings.job_status_table,
+        ledger_table=settings.idempotency_table,
+        history_ttl_s=settings.history_retention_days * 86400,
+        ledger_ttl_s=settings.ledger_retention_days * 86400,
+        silent_after_minutes=settings.silent_after_minutes,
+    )
+    publisher = ConfirmationPublisher(aws) if confirm_prefix is not None else None
+    service = ReportService(
+        store, max_jobs=settings.max_jobs_per_report, publisher=publisher, topic_prefix=confirm_prefix or ""
+    )
+    return service, aws
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_bad_input_is_refused_naming_the_field_before_any_call(case: Case):
+    service, aws = use_case(case.confirm_prefix)
+    project = unquote(case.project) if case.project is not None else PROJECT  # as API Gateway passes it
+    with pytest.raises(ServiceError) as caught:
+        service.accept(project, service.parse(project, case.body))
+    status, code, _ = ERRORS[type(caught.value)]
+    assert_refused(case, int(status), code, caught.value.message)
+    assert aws.calls == []  # nothing written, nothing published
+    RUN["bad inputs"].add(("unit", case.name))
+
+
+@pytest.mark.parametrize("name", GOOD)
+def test_valid_edges_are_accepted_and_reach_dynamodb(name: str):
+    service, aws = use_case()
+    outcome = service.accept(PROJECT, service.parse(PROJECT, GOOD[name]))
+    assert not outcome.replayed
+    assert aws.calls[0] == "update_item"  # the ledger's claim, then the writes
+    assert "batch_write_item" in aws.calls
+
+
 def test_seed_example_parses():
     parsed = parse(seed_body())
     assert parsed.jobs[0].job_id == 99270
@@ -42,26 +91,15 @@ def test_job_id_accepts_integers_and_digit_strings(sent, stored):
     assert parse(report(job(job_id=sent))).jobs[0].job_id == stored
 
 
-@pytest.mark.parametrize("sent", [True, False, 7.5, -7, 0, "-7", "7a", " 7", "٣", MAX_JOB_ID + 1, 2**70, [], {}])
-def test_job_id_refuses_everything_else(sent):
-    assert refused(report(job(job_id=sent))).startswith("jobs[0].job_id:")
-
-
 @pytest.mark.parametrize("sent", [0, MAX_CREATE_TIME, "1591104868201"])
 def test_create_time_range_is_inclusive(sent):
     assert parse(report(job(create_time=sent))).jobs[0].create_time == int(sent)
 
 
-def test_huge_exponents_are_refused_without_expanding_them():
-    started = time.monotonic()
+def test_huge_exponents_are_refused_as_written_never_expanded():
+    # Expanded, 1e999999999 would be a billion digits: the message shows the exponent as sent.
     raw = b'{"jobs":[{"status":"s","create_time":1e999999999,"job_id":1e999999999}],"message_id":"m"}'
     assert refused(raw) == "jobs[0].job_id: is out of range, got 1E+999999999 (and 1 more)"
-    assert time.monotonic() - started < 1
-
-
-@pytest.mark.parametrize("sent", [-1, MAX_CREATE_TIME + 1, True, 1.5, "now"])
-def test_create_time_out_of_range_or_type_is_refused(sent):
-    assert refused(report(job(create_time=sent))).startswith("jobs[0].create_time:")
 
 
 def test_boolean_message_is_plain_about_booleans():
@@ -73,23 +111,12 @@ def test_status_pattern_accepts(status):
     assert parse(report(job(status=status))).jobs[0].status == status
 
 
-@pytest.mark.parametrize("status", ["", "s" * 65, "job running", "job/running", 5, None])
-def test_status_pattern_refuses(status):
-    assert refused(report(job(status=status))).startswith("jobs[0].status:")
-
-
-def test_message_id_limits():
-    assert parse(report(job(), message_id="m" * 128)).message_id == "m" * 128
+def test_message_id_takes_any_printable_unicode():
     assert parse(report(job(), message_id="ünïcödé 🚀 #+/")).message_id == "ünïcödé 🚀 #+/"
-    for bad in ("", "m" * 129, "tab\there", "del\x7f", "c1\x85", 5):
-        assert refused(report(job(), message_id=bad)).startswith("message_id:")
 
 
-def test_topic_limits():
-    assert parse(report(job(), msg_confirm_topic="é" * 128)).msg_confirm_topic == "é" * 128
+def test_topic_is_optional():
     assert parse(report(job())).msg_confirm_topic is None
-    for bad in ("", "é" * 129, "a/+/b", "a/#", "nul\x00", 7):
-        assert refused(report(job(), msg_confirm_topic=bad)).startswith("msg_confirm_topic:")
 
 
 def test_jobs_count_bounds():
@@ -97,7 +124,6 @@ def test_jobs_count_bounds():
     assert (
         refused(report(*[job(job_id=i) for i in range(1, 5)]), max_jobs=3) == "jobs: at most 3 jobs per report, got 4"
     )
-    assert refused({"jobs": [], "message_id": "m"}) == "jobs: must not be empty"
 
 
 def test_several_errors_report_the_first_and_a_count():
@@ -107,29 +133,6 @@ def test_several_errors_report_the_first_and_a_count():
 def test_long_bad_values_are_not_echoed_back():
     message = refused(report(job(job_id="9" * 5000)))
     assert len(message) < 150
-
-
-@pytest.mark.parametrize(
-    "raw",
-    [
-        b"",
-        b"   ",
-        b"{",
-        b'{"jobs": [}',
-        b"null",
-        b"[]",
-        b'"text"',
-        b"\xff\xfe",
-        b'{"a": NaN}',
-        b'{"a": Infinity}',
-        b"[" * 100_000,
-        b'{"a": 1, "a": 2}',
-        b'{"jobs": [{"status": "s", "status": "t"}]}',
-        b"1" * 5000,
-    ],
-)
-def test_malformed_bodies_are_refused_as_body_errors(raw):
-    assert refused(raw).startswith("body:")
 
 
 def test_bom_is_tolerated():
@@ -154,16 +157,6 @@ def test_high_precision_numbers_are_kept_exactly():
         b'{"jobs":[{"status":"s","create_time":1,"metrics":{"pi":3.14159265358979323846264338327950288}}],"message_id":"m"}'
     )
     assert str(parsed.jobs[0].metrics["pi"]) == "3.14159265358979323846264338327950288"
-
-
-@pytest.mark.parametrize("number", ["1" * 39, "1e126", "1e-131", "1.000000000000000000000000000000000000001"])
-def test_numbers_dynamodb_cannot_store_are_refused(number):
-    raw = f'{{"jobs":[{{"status":"s","create_time":1,"metrics":{{"n":{number}}}}}],"message_id":"m"}}'.encode()
-    assert refused(raw).startswith("jobs[0].metrics.n:")
-
-
-def test_empty_object_key_is_refused_naming_the_field():
-    assert refused(report(job(plan={"": 1}))).startswith("jobs[0].plan:")
 
 
 def test_canonical_ignores_key_order_and_number_spelling():

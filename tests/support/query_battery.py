@@ -1,4 +1,5 @@
-"""The bad-parameter battery of the read routes: named cases, each run against the handler and over HTTP.
+"""The bad-parameter battery of the read routes: named cases, run against the read handler
+(tests/integration/test_query.py).
 
 Every case is a GET that must be refused with 400 DLI.0001 and a message that starts with the
 parameter's name.

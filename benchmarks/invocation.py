@@ -1,4 +1,5 @@
-"""Reports of 1, 25 or 100 jobs as HTTP API (ours) and REST API (canonical) events."""
+"""What the harness hands each design per invocation: a report of 1, 25 or 100 jobs as an HTTP API
+(ours) or REST API (canonical) event, the Lambda context, the trace header."""
 
 import json
 import os
