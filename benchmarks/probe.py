@@ -2,7 +2,7 @@
 (cold init), optionally plus the first report (cold first request), and peak memory.
 
 usage: probe.py VARIANT PATH[:PATH...] MODULE [first]    (VARIANT: floor, ours, canonical)
-MODULE is the handler's module (template.yaml's Handler, e.g. report.app; app for the canonical design).
+MODULE is the handler's module (template.yaml's Handler, e.g. report.handler; app for the canonical design).
 Prints one JSON line. Kept to the standard library: it must import nothing the variant does not.
 """
 

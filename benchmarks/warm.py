@@ -1,7 +1,7 @@
 """Warm measurements in one process: CPU and wall time per report, for a variant.
 
 usage: warm.py VARIANT PATH[:PATH...] MODULE JOBS COUNT [REQUESTS_FILE]
-  MODULE the handler's module (template.yaml's Handler, e.g. report.app; app for the canonical design);
+  MODULE the handler's module (template.yaml's Handler, e.g. report.handler; app for the canonical design);
   VARIANT ours | canonical: the handler, one report after another (after a warm-up);
   VARIANT floor: model_validate_json on the same body, then the DynamoDB requests recorded
   from ours (REQUESTS_FILE), sent one by one through a bare botocore client;

@@ -30,7 +30,7 @@ from devkit.handlers import Clock, Invoke
 from devkit.moto import SerializedClient, in_process
 from devkit.streams import FilteredStream
 from devkit.template import LOCAL_REGION, LocalTemplate
-from jobstatus import fleet, model
+from jobstatus import fleet, layout
 
 TEMPLATE = LocalTemplate.read()
 JOB_TABLE = "JobStatusTable"
@@ -147,17 +147,17 @@ def _populate(client: Any, clock: Clock, project: str, jobs: int) -> None:
     send = handlers.report(TEMPLATE, dynamodb=client, clock=clock)
     accepted(send, report([job("job_running", 1, 1)], project=project))
     first = client.get_item(
-        TableName=JOB_TABLE, Key={"pk": {"S": model.job_pk(project, 1)}, "sk": {"S": model.CURRENT_SK}}
+        TableName=JOB_TABLE, Key={"pk": {"S": layout.job_pk(project, 1)}, "sk": {"S": layout.CURRENT_SK}}
     )["Item"]
     backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][LOCAL_REGION]
     bucket = int(first["gsi1sk"]["S"])
     for job_id in range(2, jobs + 1):
         item = dict(first) | {
-            "pk": {"S": model.job_pk(project, job_id)},
+            "pk": {"S": layout.job_pk(project, job_id)},
             "job_id": {"N": str(job_id)},
-            "gsi1pk": {"S": model.silence_index_pk(project, job_id)},
-            "gsi2pk": {"S": model.category_index_pk(project, model.category_shard(job_id))},
-            "gsi2sk": {"S": model.category_index_sk("running", bucket, job_id)},
+            "gsi1pk": {"S": layout.silence_index_pk(project, job_id)},
+            "gsi2pk": {"S": layout.category_index_pk(project, layout.category_shard(job_id))},
+            "gsi2sk": {"S": layout.category_index_sk("running", bucket, job_id)},
         }
         backend.put_item(JOB_TABLE, item)
 
@@ -331,11 +331,11 @@ def _count_fleet(client: Any, project: str, jobs: int) -> None:
     reasons: dict[int, dict[str, str]] = {}
     for job_id in range(1, jobs + 1):
         state = next(s for bound, s in bounds if job_id % 100 < bound)
-        shard = model.category_shard(job_id)
+        shard = layout.category_shard(job_id)
         shards.setdefault(shard, Counter()).update(fleet.deltas(None, state))
         reasons.setdefault(shard, {}).update(fleet.names(state))
     for shard, change in shards.items():
-        update = fleet.counter_update(model.summary_pk(project, shard), change, reasons[shard])["Update"]
+        update = fleet.counter_update(layout.summary_pk(project, shard), change, reasons[shard])["Update"]
         client.update_item(TableName=JOB_TABLE, **update)
 
 

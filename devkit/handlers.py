@@ -9,19 +9,19 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from fleet.handler import build_handler as build_fleet
 from fleet.settings import FleetSettings
+from fleet.wiring import build_handler as build_fleet
 
 from devkit.context import LambdaContext
 from devkit.template import LocalTemplate
-from notify.handler import build_handler as build_events
 from notify.settings import NotifySettings
-from query.handler import build_handler as build_query
+from notify.wiring import build_handler as build_events
 from query.settings import QuerySettings
-from report.handler import build_handler as build_report
+from query.wiring import build_handler as build_query
 from report.settings import ReportSettings
-from sweep.handler import build_handler as build_sweep
+from report.wiring import build_handler as build_report
 from sweep.settings import SweepSettings
+from sweep.wiring import build_handler as build_sweep
 
 REPORT_FUNCTION, QUERY_FUNCTION = "JobReportFunction", "JobQueryFunction"
 EVENTS_FUNCTION, SWEEP_FUNCTION = "JobEventsFunction", "SilenceSweepFunction"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from devkit.template import ROOT, LocalTemplate
-from jobstatus import model
+from jobstatus import lifecycle
 from report.models import JobReport
 
 DOCUMENT = ROOT / "docs" / "openapi.json"
@@ -46,7 +46,7 @@ def _parameter(parameter: dict[str, Any]) -> dict[str, Any]:
             schema[json_name] = schema.pop(pydantic_name)
     schema.pop("title", None)
     if parameter["name"] == "project_id":
-        schema["pattern"] = model.PROJECT_ID_PATTERN
+        schema["pattern"] = lifecycle.PROJECT_ID_PATTERN
     if parameter["name"] in EXAMPLES:
         parameter["example"] = EXAMPLES[parameter["name"]]
     return parameter

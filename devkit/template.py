@@ -137,7 +137,7 @@ class Function:
 
     @property
     def package(self) -> str:
-        """The function's own package under code_dir (`report` for `report.app.lambda_handler`)."""
+        """The function's own package under code_dir (`report` for `report.handler.lambda_handler`)."""
         return self.module.split(".", 1)[0]
 
 

@@ -19,7 +19,6 @@ from devkit.template import ROOT, TEMPLATE_PATH, LocalTemplate
 from localapi.stack import LocalStack
 
 SEED_EVENT = ROOT / "events" / "report" / "seed.json"
-SAMPLE_PROJECT = "48cc2c48765f481480c7db940d6409d1"
 PORT_BUSY = 2  # exit code: a port is taken
 
 

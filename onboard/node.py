@@ -75,7 +75,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobstatus.model import PROJECT_ID, PROJECT_ID_RULE
+from jobstatus.lifecycle import PROJECT_ID, PROJECT_ID_RULE
 
 # https://docs.aws.amazon.com/iot/latest/apireference/API_CreateThing.html (thingName)
 THING_NAME = re.compile(r"[a-zA-Z0-9:_-]{1,128}")

@@ -14,9 +14,9 @@ import os
 import sys
 from dataclasses import asdict
 
-from fleet.handler import build_fleet
 from fleet.service import SETTLE_S
 from fleet.settings import FleetSettings
+from fleet.wiring import build_fleet
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,61 +1,9 @@
-"""Wiring: settings and clients in, the scheduled handler out (template.yaml gives each schedule its task)."""
+"""Entry point of FleetFunction, run by EventBridge Scheduler (Handler fleet.handler.lambda_handler)."""
 
-from __future__ import annotations
+from jobstatus.coldstart import init_without_gc
 
-import time
-from collections.abc import Callable
-from dataclasses import asdict
-from typing import Any, cast
+with init_without_gc():
+    from fleet.settings import FleetSettings
+    from fleet.wiring import build_handler
 
-from fleet.service import SETTLE_S, Fleet
-from fleet.settings import FleetSettings
-from fleet.store import WORKERS, FleetStore
-from jobstatus import aws
-from jobstatus.observability import count, logger, metrics
-
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]  # (scheduled event, Lambda context) -> what it did
-
-
-def build_fleet(
-    settings: FleetSettings,
-    *,
-    dynamodb: Any = None,
-    settle_s: float = SETTLE_S,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Fleet:
-    store = FleetStore(
-        dynamodb or aws.client("dynamodb", pool=WORKERS, read_timeout_s=settings.dynamodb_read_timeout_s),
-        job_table=settings.job_status_table,
-        silent_after_minutes=settings.silent_after_minutes,
-        sleep=sleep,
-    )
-    return Fleet(
-        store,
-        per_project_metrics=settings.per_project_metrics,
-        top_reasons=settings.top_reasons,
-        settle_s=settle_s,
-        sleep=sleep,
-    )
-
-
-def build_handler(
-    settings: FleetSettings, *, dynamodb: Any = None, sleep: Callable[[float], None] = time.sleep
-) -> Handler:
-    fleet = build_fleet(settings, dynamodb=dynamodb, sleep=sleep)
-
-    @logger.inject_lambda_context(clear_state=True)
-    @metrics.log_metrics(capture_cold_start_metric=True)
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if event.get("task") == "audit":  # every day: recount every project, repair what drifted
-            audits = [fleet.audit(project_id, repair=True) for project_id in fleet.projects()]
-            count("SummaryDrift", sum(a.drift for a in audits))
-            count("SummaryDriftAfterRepair", sum(a.drift_after for a in audits))
-            for audit in audits:
-                if audit.drift:
-                    logger.warning("summary drift repaired", extra=asdict(audit))
-            logger.info("summary audit", extra={"projects": len(audits)})
-            return {"projects": len(audits), "drift": sum(a.drift for a in audits)}
-        projects = fleet.publish()  # every minute: the fleet's gauges
-        return {"projects": projects}
-
-    return cast(Handler, lambda_handler)
+    lambda_handler = build_handler(FleetSettings.from_env())

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from fleet.store import FleetStore
-from jobstatus import model
+from jobstatus import layout
 from jobstatus.fleet import Counted, Summary, deltas, marker_state, summarize
 from jobstatus.observability import metrics
 
@@ -126,7 +126,7 @@ class Fleet:
         actual = {str(item["pk"]): self._store.counters.counted(item) for item in self._store.currents(project_id)}
         recount: Counter[tuple[str, str]] = Counter()
         for pk, state in actual.items():
-            shard_pk = model.summary_pk(project_id, model.category_shard(model.parse_job_pk(pk)[1]))
+            shard_pk = layout.summary_pk(project_id, layout.category_shard(layout.parse_job_pk(pk)[1]))
             for name, value in deltas(None, state).items():
                 recount[(shard_pk, name)] += value
         kept: Counter[tuple[str, str]] = Counter()

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from jobstatus import model
+from jobstatus import layout
 from jobstatus.dynamodb import Item, in_parallel, values
 from jobstatus.errors import DependencyUnavailable
 from jobstatus.fleet import Counters, counter_update
@@ -42,37 +42,37 @@ class FleetStore:
         """Every project's summary items, found in their partition of the silence index (eventually
         consistent: a picture of the fleet, at half the read units)."""
         entries = self._jobs.query_all(
-            IndexName=model.SILENCE_INDEX,
+            IndexName=layout.SILENCE_INDEX,
             KeyConditionExpression="#ipk = :p",
             ExpressionAttributeNames={"#ipk": "gsi1pk"},
-            ExpressionAttributeValues={":p": {"S": model.SUMMARY_INDEX_PK}},
+            ExpressionAttributeValues={":p": {"S": layout.SUMMARY_INDEX_PK}},
         )
         found: dict[str, list[Record]] = {}
         for item in self._read([{"pk": e["pk"], "sk": e["sk"]} for e in entries], consistent=False):
-            found.setdefault(model.parse_summary_pk(item["pk"]["S"])[0], []).append(values(item))
+            found.setdefault(layout.parse_summary_pk(item["pk"]["S"])[0], []).append(values(item))
         return found
 
     def shards(self, project_id: str) -> list[Record]:
-        return [values(item) for item in self._read(model.summary_keys(project_id))]
+        return [values(item) for item in self._read(layout.summary_keys(project_id))]
 
     def currents(self, project_id: str) -> list[Record]:
         """Every current item of a project: its category index's 16 partitions, then the items."""
         tasks = [
             partial(
                 self._jobs.query_all,
-                IndexName=model.CATEGORY_INDEX,
+                IndexName=layout.CATEGORY_INDEX,
                 KeyConditionExpression="#ipk = :p",
-                ExpressionAttributeNames={"#ipk": f"{model.CATEGORY_INDEX}pk"},
-                ExpressionAttributeValues={":p": {"S": model.category_index_pk(project_id, shard)}},
+                ExpressionAttributeNames={"#ipk": f"{layout.CATEGORY_INDEX}pk"},
+                ExpressionAttributeValues={":p": {"S": layout.category_index_pk(project_id, shard)}},
             )
-            for shard in range(model.CATEGORY_SHARDS)
+            for shard in range(layout.CATEGORY_SHARDS)
         ]
         entries = [entry for page in in_parallel(self._pool, tasks) for entry in page]
-        return [values(item) for item in self._read([model.current_key(e["pk"]["S"]) for e in entries])]
+        return [values(item) for item in self._read([layout.current_key(e["pk"]["S"]) for e in entries])]
 
     def markers(self, pks: Sequence[str]) -> dict[str, Item]:
         """The count markers of these jobs (their pks), as items; absent ones left out."""
-        return {item["pk"]["S"]: item for item in self._read([model.counted_key(pk) for pk in pks])}
+        return {item["pk"]["S"]: item for item in self._read([layout.counted_key(pk) for pk in pks])}
 
     def add(self, shard_pk: str, change: dict[str, int]) -> None:
         """Add to a summary shard's counters what a recount found them to lack (or to have too many)."""
@@ -84,7 +84,7 @@ class FleetStore:
         names |= {f"#n{i}": "n#" + name[2:] for i, name in enumerate(counters) if name.startswith("r#")}
         self._jobs.write(
             "update_item",
-            Key={"pk": {"S": shard_pk}, "sk": {"S": model.SUMMARY_SK}},
+            Key={"pk": {"S": shard_pk}, "sk": {"S": layout.SUMMARY_SK}},
             UpdateExpression="REMOVE " + ", ".join(names),
             ConditionExpression=" AND ".join(f"#c{i} = :zero" for i in range(len(counters))),
             ExpressionAttributeNames=names,

@@ -12,8 +12,8 @@ redirected stdout is flushed.
 
 Usage, in a function's entry module (everything imported and built inside the block):
 
-    with quiet_init():
-        from report.handler import build_handler
+    with init_without_gc():
+        from report.wiring import build_handler
         lambda_handler = build_handler(...)
 """
 
@@ -26,7 +26,7 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def quiet_init() -> Iterator[None]:
+def init_without_gc() -> Iterator[None]:
     gc.disable()
     try:
         yield

@@ -7,7 +7,7 @@ A job is counted by its current status: its category, its status, whether it is 
 the sweep), and for a failed job the reason its current status gives (the `error_type` and
 `error_id` strings of its exceptions object, DLI's own form; None where they are absent, not
 strings, or the exceptions are a string). A project's counters are numbers on its summary items
-(jobstatus.model: one per shard), each named for what it counts:
+(jobstatus.layout: one per shard), each named for what it counts:
     jobs, silent, c#{category}, s#{status}, r#{reason digest}
 and each reason's own strings beside its count, n#{reason digest} = JSON [error_type, error_id].
 A counter that falls to 0 stays until a recount removes it; summaries leave zeros out.
@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from jobstatus import model
+from jobstatus import layout, lifecycle
 from jobstatus.dynamodb import Item, Table, deserialize
 from jobstatus.errors import DependencyUnavailable
 
@@ -64,8 +64,8 @@ def counted(current: Mapping[str, Any], silent_after_minutes: int, exceptions: A
     """What a job's current item (as plain values) counts as; `exceptions`, when the item holds only a
     reference to them (exceptions_ref), as read from its history item."""
     status = str(current["status"])
-    category = model.category_of(status)
-    silent = silent_after_minutes > 0 and category in model.ACTIVE_CATEGORIES and "silent_since" in current
+    category = lifecycle.category_of(status)
+    silent = silent_after_minutes > 0 and category in lifecycle.ACTIVE_CATEGORIES and "silent_since" in current
     reason = None
     if category == "failed":
         reason = reason_of(current.get("exceptions", exceptions))
@@ -134,7 +134,7 @@ def summarize(items: Iterable[Mapping[str, Any]], *, limit: int) -> Summary:
     grouped.sort(key=lambda entry: (-entry[1], _last(entry[0][0]), _last(entry[0][1])))
     return Summary(
         jobs=totals["jobs"],
-        categories={category: totals[f"c#{category}"] for category in model.CATEGORIES},
+        categories={category: totals[f"c#{category}"] for category in lifecycle.CATEGORIES},
         statuses={name[2:]: n for name, n in sorted(totals.items()) if name.startswith("s#") and n > 0},
         silent=totals["silent"],
         failure_reasons=[FailureReason(error_type=k, error_id=c, jobs=n) for (k, c), n in grouped[:limit]],
@@ -180,7 +180,7 @@ class Counters:
         if current is None or "status" not in current:
             return None  # (moto streams a keys-only image before an UpdateItem's first)
         exceptions = None
-        if model.category_of(str(current["status"])) == "failed" and "exceptions_ref" in current:
+        if lifecycle.category_of(str(current["status"])) == "failed" and "exceptions_ref" in current:
             # exceptions over 32 KB stay in the history item (report.store): their reason is read there
             key = {"pk": {"S": str(current["pk"])}, "sk": {"S": str(current["exceptions_ref"])}}
             held = self.table.get(key, ["exceptions"])
@@ -241,7 +241,7 @@ def _marker(pk: str, after: Counted | None, condition: str, values: Item) -> dic
     values = values | {":now": {"S": after.key if after else ""}} | ({} if ":seq" in values else {":none": {"S": ""}})
     return {
         "Update": {
-            "Key": model.counted_key(pk),
+            "Key": layout.counted_key(pk),
             "UpdateExpression": expression,
             "ConditionExpression": condition,
             "ExpressionAttributeNames": {k: v for k, v in names_.items() if k in expression + condition},
@@ -251,9 +251,9 @@ def _marker(pk: str, after: Counted | None, condition: str, values: Item) -> dic
 
 
 def _counters(pk: str, before: Counted | None, after: Counted | None) -> dict[str, Any]:
-    project_id, job_id = model.parse_job_pk(pk)
+    project_id, job_id = layout.parse_job_pk(pk)
     return counter_update(
-        model.summary_pk(project_id, model.category_shard(job_id)), deltas(before, after), names(after)
+        layout.summary_pk(project_id, layout.category_shard(job_id)), deltas(before, after), names(after)
     )
 
 
@@ -268,7 +268,7 @@ def counter_update(shard_pk: str, change: Mapping[str, int], reason_names: Mappi
     """The update that adds `change` to a summary shard's counters (and sets the reasons' strings); the
     shard is filed in the silence index's summary partition (its keys never change, so once)."""
     names_: dict[str, str] = {"#g1pk": "gsi1pk", "#g1sk": "gsi1sk"}
-    values: Item = {":g1pk": {"S": model.SUMMARY_INDEX_PK}, ":g1sk": {"S": shard_pk}}
+    values: Item = {":g1pk": {"S": layout.SUMMARY_INDEX_PK}, ":g1sk": {"S": shard_pk}}
     sets = ["#g1pk = :g1pk", "#g1sk = :g1sk"]
     for i, (name, text) in enumerate(reason_names.items()):
         names_[f"#n{i}"], values[f":n{i}"] = name, {"S": text}
@@ -279,7 +279,7 @@ def counter_update(shard_pk: str, change: Mapping[str, int], reason_names: Mappi
         adds.append(f"#d{i} :d{i}")
     return {
         "Update": {
-            "Key": {"pk": {"S": shard_pk}, "sk": {"S": model.SUMMARY_SK}},
+            "Key": {"pk": {"S": shard_pk}, "sk": {"S": layout.SUMMARY_SK}},
             "UpdateExpression": "SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else ""),
             "ExpressionAttributeNames": names_,
             "ExpressionAttributeValues": values,

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from jobstatus import model
+from jobstatus import layout, lifecycle
 
 SOURCE = "edgesrv.jobs"
 STATUS_CHANGED = "Job Status Changed"
@@ -51,8 +51,8 @@ def events_of(old: Image | None, new: Image | None, *, silent_after_minutes: int
         return []  # removed, unchanged, or not yet a status (moto streams a keys-only image first)
     if old is not None and "status" not in old:
         old = None
-    project_id, job_id = model.parse_job_pk(str(new["pk"]))
-    status, category = str(new["status"]), model.category_of(str(new["status"]))
+    project_id, job_id = layout.parse_job_pk(str(new["pk"]))
+    status, category = str(new["status"]), lifecycle.category_of(str(new["status"]))
     base = {"project_id": project_id, "job_id": job_id, "status": status, "category": category}
     events: list[Event] = []
     silence_on = silent_after_minutes > 0
@@ -68,7 +68,7 @@ def events_of(old: Image | None, new: Image | None, *, silent_after_minutes: int
         detail = {"event_id": _id(new["pk"], STATUS_CHANGED, new["create_time"], status)} | base
         detail |= {
             "previous_status": previous,
-            "previous_category": None if previous is None else model.category_of(previous),
+            "previous_category": None if previous is None else lifecycle.category_of(previous),
             "create_time": new["create_time"],
             "status_since": new["status_since"],
             "reported_at": _reported_at(new),

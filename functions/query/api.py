@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
-from jobstatus import model
+from jobstatus import lifecycle
 from jobstatus.errors import DependencyUnavailable, InvalidRequest, NotFound
 from jobstatus.http import Envelope, install_error_handlers, responses
 from jobstatus.jsonvalue import dumps
@@ -53,9 +53,9 @@ Limit = Annotated[Digits, Query(ge=1, le=MAX_LIMIT, description=f"Items per page
 Token = Annotated[
     str | None, Query(min_length=1, max_length=MAX_TOKEN_CHARS, description="next_token of the previous page")
 ]
-Time = Annotated[Digits | None, Query(ge=0, le=model.MAX_CREATE_TIME, description="create_time bound, epoch ms")]
+Time = Annotated[Digits | None, Query(ge=0, le=lifecycle.MAX_CREATE_TIME, description="create_time bound, epoch ms")]
 ProjectId = Annotated[str, Path(description="Project ID: 1 to 64 letters or digits")]
-JobIdPath = Annotated[str, Path(description=f"Job ID: an integer from 1 to {model.MAX_JOB_ID}")]
+JobIdPath = Annotated[str, Path(description=f"Job ID: an integer from 1 to {lifecycle.MAX_JOB_ID}")]
 
 
 def create_app(queries: JobQueries) -> APIGatewayHttpResolver:
@@ -69,8 +69,8 @@ def create_app(queries: JobQueries) -> APIGatewayHttpResolver:
     def prepare(project_id: str, allowed: tuple[str, ...]) -> None:
         """Correlation keys for the log lines, the project_id rule, and no parameter this route does not take."""
         logger.append_keys(request_id=app.current_event.request_context.request_id, project_id=project_id[:64])
-        if not model.PROJECT_ID.fullmatch(project_id):
-            raise InvalidRequest(model.PROJECT_ID_RULE)
+        if not lifecycle.PROJECT_ID.fullmatch(project_id):
+            raise InvalidRequest(lifecycle.PROJECT_ID_RULE)
         unknown = sorted(set(app.current_event.query_string_parameters or {}) - set(allowed))
         if unknown:
             takes = ", ".join(allowed) if allowed else "no parameters"
@@ -129,7 +129,7 @@ def create_app(queries: JobQueries) -> APIGatewayHttpResolver:
         next_token: Token = None,
     ) -> Response[str]:
         prepare(project_id, ("since", "until", "limit", "next_token"))
-        low, high = since if since is not None else 0, until if until is not None else model.MAX_CREATE_TIME
+        low, high = since if since is not None else 0, until if until is not None else lifecycle.MAX_CREATE_TIME
         if low > high:
             raise InvalidRequest(f"since: must not be after until ({low} > {high})")
         history, token = queries.history(
@@ -183,8 +183,8 @@ def create_app(queries: JobQueries) -> APIGatewayHttpResolver:
 
 
 def _job_id(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= model.MAX_JOB_ID:
-        raise InvalidRequest(f"job_id: must be an integer from 1 to {model.MAX_JOB_ID}, got {short(text)}")
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= lifecycle.MAX_JOB_ID:
+        raise InvalidRequest(f"job_id: must be an integer from 1 to {lifecycle.MAX_JOB_ID}, got {short(text)}")
     return int(text)
 
 
@@ -204,8 +204,10 @@ def _categories(text: str | None) -> frozenset[str] | None:
     if values is None:
         return None
     for value in values:
-        if value not in model.CATEGORY_STATUSES:
-            raise InvalidRequest(f"category: unknown category {short(value)!r} (one of: {', '.join(model.CATEGORIES)})")
+        if value not in lifecycle.CATEGORY_STATUSES:
+            raise InvalidRequest(
+                f"category: unknown category {short(value)!r} (one of: {', '.join(lifecycle.CATEGORIES)})"
+            )
     return frozenset(values)
 
 
@@ -214,6 +216,6 @@ def _statuses(text: str | None) -> frozenset[str] | None:
     if values is None:
         return None
     for value in values:
-        if not model.STATUS.fullmatch(value):
+        if not lifecycle.STATUS.fullmatch(value):
             raise InvalidRequest(f"status: {short(value)!r} is not a status (1 to 64 of A-Z a-z 0-9 _ . -)")
     return frozenset(values)

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobstatus import model
+from jobstatus import lifecycle
 from jobstatus.fleet import Summary
 from jobstatus.http import Envelope
 
 Category = Annotated[
-    str, Field(description=", ".join(model.CATEGORIES), json_schema_extra={"enum": list(model.CATEGORIES)})
+    str, Field(description=", ".join(lifecycle.CATEGORIES), json_schema_extra={"enum": list(lifecycle.CATEGORIES)})
 ]
 TextOrObject = str | dict[str, Any]
 

@@ -3,7 +3,7 @@
 Every key read here is built from the path's project_id; what a caller sends (a filter, a token)
 only chooses among that project's partitions and positions in them.
 
-Listing. The category index (jobstatus.model) has 16 partitions per project, sorted by category,
+Listing. The category index (jobstatus.layout) has 16 partitions per project, sorted by category,
 then (for an active category) by silence bucket. A walk over a filter is a list of "streams", in
 a fixed order: each a partition, or a category's range in it; a page reads up to 16 streams at
 once, each a share of `limit` index entries, then the current items of what it read in one
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jobstatus import model
+from jobstatus import layout, lifecycle
 from jobstatus.dynamodb import Item
 from jobstatus.errors import InvalidRequest, NotFound
 from jobstatus.fleet import Summary, summarize
@@ -31,7 +31,7 @@ from query.store import READERS, IndexRead, JobReads, Record
 
 # A page that is not full is refilled from the open streams at most this many times: enough to walk
 # every category's 16 shards once, so that a sparse project's first page is not empty.
-MAX_ROUNDS = len(model.CATEGORIES)
+MAX_ROUNDS = len(lifecycle.CATEGORIES)
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,9 @@ class JobQueries:
         return self._with_exceptions([self._job(record, self._now_ms())])[0]
 
     def _job(self, record: Record, now_ms: int) -> dict[str, Any]:
-        category = model.category_of(record["status"])
+        category = lifecycle.category_of(record["status"])
         reported_at = int(record["reported_at"])
-        since = model.silent_since(category, reported_at, self._silent_after, now_ms)
+        since = lifecycle.silent_since(category, reported_at, self._silent_after, now_ms)
         job: dict[str, Any] = {
             "job_id": record["job_id"],
             "status": record["status"],
@@ -136,7 +136,7 @@ class JobQueries:
             quota = -(-room // len(chosen))  # every chosen stream reads its share, rounded up
             reads = [
                 IndexRead(
-                    index=model.CATEGORY_INDEX,
+                    index=layout.CATEGORY_INDEX,
                     partition=streams[i].partition,
                     limit=quota,
                     start=self._start_key(project_id, streams[i], positions[i]),
@@ -165,38 +165,38 @@ class JobQueries:
         return self._with_exceptions(page), next_token
 
     def _streams(self, project_id: str, where: JobFilter, as_of: int) -> list[_Stream]:
-        partitions = [model.category_index_pk(project_id, shard) for shard in range(model.CATEGORY_SHARDS)]
+        partitions = [layout.category_index_pk(project_id, shard) for shard in range(layout.CATEGORY_SHARDS)]
         if where.categories is None and where.statuses is None and where.silent is None:
             return [_Stream(partition, None) for partition in partitions]  # every job: 16 partitions
-        categories = [c for c in model.CATEGORIES if where.categories is None or c in where.categories]
+        categories = [c for c in lifecycle.CATEGORIES if where.categories is None or c in where.categories]
         if where.statuses is not None:
-            wanted = {model.category_of(status) for status in where.statuses}
+            wanted = {lifecycle.category_of(status) for status in where.statuses}
             categories = [c for c in categories if c in wanted]
         silence_on = self._silent_after > 0
         if where.silent is True:
-            categories = [c for c in categories if c in model.ACTIVE_CATEGORIES] if silence_on else []
-        cutoff = as_of - model.silence_threshold_ms(self._silent_after)
+            categories = [c for c in categories if c in lifecycle.ACTIVE_CATEGORIES] if silence_on else []
+        cutoff = as_of - lifecycle.silence_threshold_ms(self._silent_after)
         streams = []
         for category in categories:
-            sort_range = model.category_index_range(category)
-            if silence_on and where.silent is not None and category in model.ACTIVE_CATEGORIES:
+            sort_range = layout.category_index_range(category)
+            if silence_on and where.silent is not None and category in lifecycle.ACTIVE_CATEGORIES:
                 if where.silent:  # the bucket began at or before the cutoff
-                    sort_range = model.category_index_range(category, last_bucket=cutoff)
+                    sort_range = layout.category_index_range(category, last_bucket=cutoff)
                 else:  # the bucket may hold a report after the cutoff
-                    sort_range = model.category_index_range(category, first_bucket=cutoff - model.MAX_BUCKET_MS)
+                    sort_range = layout.category_index_range(category, first_bucket=cutoff - lifecycle.MAX_BUCKET_MS)
             streams += [_Stream(partition, sort_range) for partition in partitions]
         return streams
 
     def _matches(self, record: Record, key: Item, where: JobFilter, as_of: int) -> bool:
-        category = model.category_of(record["status"])
-        if category != model.category_of_index_sk(key[f"{model.CATEGORY_INDEX}sk"]["S"]):
+        category = lifecycle.category_of(record["status"])
+        if category != layout.category_of_index_sk(key[f"{layout.CATEGORY_INDEX}sk"]["S"]):
             return False  # it changed category since the index was read: it is listed where it went
         if where.categories is not None and category not in where.categories:
             return False
         if where.statuses is not None and record["status"] not in where.statuses:
             return False
         if where.silent is not None:
-            silent = model.silent_since(category, int(record["reported_at"]), self._silent_after, as_of) is not None
+            silent = lifecycle.silent_since(category, int(record["reported_at"]), self._silent_after, as_of) is not None
             return silent is where.silent
         return True
 
@@ -205,10 +205,10 @@ class JobQueries:
         """A stream's position for the token: 0 when done, else [job_id, index sort key] of the entry read last."""
         if last is None:
             return 0
-        owner, job_id = model.parse_job_pk(last["pk"]["S"])
+        owner, job_id = layout.parse_job_pk(last["pk"]["S"])
         if owner != project_id:  # cannot happen: every partition read is this project's
             raise RuntimeError("an index position outside the project")
-        return [job_id, last[f"{model.CATEGORY_INDEX}sk"]["S"]]
+        return [job_id, last[f"{layout.CATEGORY_INDEX}sk"]["S"]]
 
     @staticmethod
     def _start_key(project_id: str, stream: _Stream, position: Any) -> Item | None:
@@ -221,10 +221,10 @@ class JobQueries:
         if not isinstance(sort_key, str):
             raise InvalidRequest(REFUSED)
         return {
-            "pk": {"S": model.job_pk(project_id, job_id)},
-            "sk": {"S": model.CURRENT_SK},
-            f"{model.CATEGORY_INDEX}pk": {"S": stream.partition},
-            f"{model.CATEGORY_INDEX}sk": {"S": sort_key},
+            "pk": {"S": layout.job_pk(project_id, job_id)},
+            "sk": {"S": layout.CURRENT_SK},
+            f"{layout.CATEGORY_INDEX}pk": {"S": stream.partition},
+            f"{layout.CATEGORY_INDEX}sk": {"S": sort_key},
         }
 
     # --- a job's history ----------------------------------------------------------------------
@@ -234,7 +234,7 @@ class JobQueries:
     ) -> tuple[list[Entry], str | None]:
         scope = f"history\n{project_id}\n{job_id}\n{since}\n{until}"
         start = self._tokens.read(scope, token) if token else None
-        if start is not None and not (isinstance(start, str) and start.startswith(model.HISTORY_PREFIX)):
+        if start is not None and not (isinstance(start, str) and start.startswith(layout.HISTORY_PREFIX)):
             raise InvalidRequest(REFUSED)
         records, last = self._reads.history(project_id, job_id, since=since, until=until, limit=limit, start_sk=start)
         if not records and token is None and self._reads.current(project_id, job_id) is None:
@@ -267,8 +267,8 @@ class _Deferred:
 
 def _entry(record: Record) -> Entry:
     """A history item as the job was sent (extras under their own names), plus what the service added."""
-    entry = model.sent_job(record)
+    entry = layout.sent_job(record)
     entry["received_at"] = record["received_at"]
     entry["message_id"] = record["message_id"]
-    entry["category"] = model.category_of(record["status"])
+    entry["category"] = lifecycle.category_of(record["status"])
     return Entry.model_validate(entry)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from jobstatus import model
+from jobstatus import layout
 from jobstatus.dynamodb import Item, Table, in_parallel, values
 from jobstatus.errors import DependencyUnavailable
 
@@ -61,12 +61,12 @@ class JobReads:
     # --- items ------------------------------------------------------------------------------
 
     def current(self, project_id: str, job_id: int) -> Record | None:
-        item = self._jobs.get(model.current_key(model.job_pk(project_id, job_id)))
+        item = self._jobs.get(layout.current_key(layout.job_pk(project_id, job_id)))
         return values(item) if item else None
 
     def currents(self, pks: Iterable[str]) -> dict[str, Record]:
         """The current items of these pks (absent ones left out), all at once."""
-        items, unprocessed = self._jobs.read_many([model.current_key(pk) for pk in dict.fromkeys(pks)], self._pool)
+        items, unprocessed = self._jobs.read_many([layout.current_key(pk) for pk in dict.fromkeys(pks)], self._pool)
         if unprocessed:  # a page must be whole: the caller retries (503)
             raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
         return {item["pk"]["S"]: values(item) for item in items}
@@ -82,13 +82,13 @@ class JobReads:
     def summaries(self, project_id: str) -> list[Record]:
         """A project's summary items (jobstatus.fleet), one BatchGetItem, eventually consistent: the
         counters trail the stream by seconds anyway, and the read costs half."""
-        items, unprocessed = self._jobs.read_many(model.summary_keys(project_id), self._pool, consistent=False)
+        items, unprocessed = self._jobs.read_many(layout.summary_keys(project_id), self._pool, consistent=False)
         if unprocessed:
             raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
         return [values(item) for item in items]
 
     def ledger(self, project_id: str, message_id: str) -> Record | None:
-        item = self._ledger.get({"pk": {"S": model.ledger_pk(project_id, message_id)}})
+        item = self._ledger.get({"pk": {"S": layout.ledger_pk(project_id, message_id)}})
         return values(item) if item else None
 
     # --- queries ----------------------------------------------------------------------------
@@ -126,14 +126,14 @@ class JobReads:
         self, project_id: str, job_id: int, *, since: int, until: int, limit: int, start_sk: str | None
     ) -> tuple[list[Record], str | None]:
         """History items of a job, newest create_time first, and the sort key to go on from (or None)."""
-        pk = model.job_pk(project_id, job_id)
+        pk = layout.job_pk(project_id, job_id)
         request: dict[str, Any] = {
             "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :from AND :to",
             "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
             "ExpressionAttributeValues": {
                 ":pk": {"S": pk},
-                ":from": {"S": model.history_sk_bound(since)},
-                ":to": {"S": model.history_sk_bound(until, last=True)},
+                ":from": {"S": layout.history_sk_bound(since)},
+                ":to": {"S": layout.history_sk_bound(until, last=True)},
             },
             "ScanIndexForward": False,
             "ConsistentRead": True,

@@ -27,7 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from jobstatus.errors import InvalidRequest
-from jobstatus.model import MAX_CREATE_TIME, MAX_JOB_ID, STATUS
+from jobstatus.lifecycle import MAX_CREATE_TIME, MAX_JOB_ID, STATUS
 from jobstatus.validation import CONTROL, describe, short
 
 # DynamoDB nests maps and lists at most 32 levels deep; the field's own object is level 1.

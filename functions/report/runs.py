@@ -37,7 +37,7 @@ class Status:
     """One status of a job: when, its tie order, and what it says."""
 
     create_time: int
-    rank: str  # jobstatus.model.status_rank: the order of statuses at the same create_time
+    rank: str  # jobstatus.lifecycle.status_rank: the order of statuses at the same create_time
     run: str  # digest of its content: status and every field but create_time and job_id
 
     @property

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from jobstatus.errors import InvalidRequest
 from jobstatus.jsonvalue import canonical
-from jobstatus.model import KNOWN_STATUSES, PROJECT_ID, PROJECT_ID_RULE, status_rank
+from jobstatus.lifecycle import KNOWN_STATUSES, PROJECT_ID, PROJECT_ID_RULE, status_rank
 from report.confirm import ConfirmationPublisher
 from report.models import JobReport, job_document, parse_report
 from report.runs import run_of

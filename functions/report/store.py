@@ -1,6 +1,6 @@
 """The report's writes to DynamoDB: item layout and sizes, and the two write phases.
 
-The keys come from `jobstatus.model`; this module builds the items around them. With
+The keys come from `jobstatus.layout`; this module builds the items around them. With
 `confirm.py` (IoT Core), the function's only user of the AWS SDK.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, cast
 
-from jobstatus import model
+from jobstatus import layout, lifecycle
 from jobstatus.dynamodb import (
     BATCH_WRITE_SIZE,
     MAX_ITEM_BYTES,
@@ -76,7 +76,7 @@ class Writes:
 
     @property
     def ledger_key(self) -> str:
-        return model.ledger_pk(self.project_id, self.message_id)
+        return layout.ledger_pk(self.project_id, self.message_id)
 
 
 class JobStatusStore:
@@ -121,10 +121,10 @@ class JobStatusStore:
             doc = job.document
             status, create_time, job_id = doc["status"], doc["create_time"], doc.get("job_id")
             if job_id is None:
-                pk, suffix = model.message_pk(project_id, message_id), str(job.index)
+                pk, suffix = layout.message_pk(project_id, message_id), str(job.index)
             else:
-                pk, suffix = model.job_pk(project_id, job_id), job.digest
-            sk = model.history_sk(create_time, status, suffix)
+                pk, suffix = layout.job_pk(project_id, job_id), job.digest
+            sk = layout.history_sk(create_time, status, suffix)
             if (pk, sk) in seen:  # the same job twice in one report: one item (and BatchWriteItem
                 continue  # refuses duplicate keys in a request)
             seen.add((pk, sk))
@@ -142,7 +142,7 @@ class JobStatusStore:
             by_job.setdefault(job_id, []).append((Status(create_time, job.rank, job.run), item, fields))
         for job_id, entries in by_job.items():
             entries.sort(key=lambda entry: (entry[0].order, entry[0].run))
-            statuses = JobStatuses(model.job_pk(project_id, job_id), job_id)
+            statuses = JobStatuses(layout.job_pk(project_id, job_id), job_id)
             for status_, item, fields in entries:
                 statuses.statuses.append(status_)
                 statuses.items.append(item)
@@ -230,7 +230,7 @@ class JobStatusStore:
     def _currents(self, pks: list[str]) -> dict[str, Current | None]:
         if not pks:
             return {}
-        items, unprocessed = self._jobs.read_many([model.current_key(pk) for pk in pks], self._pool, CURRENT_FIELDS)
+        items, unprocessed = self._jobs.read_many([layout.current_key(pk) for pk in pks], self._pool, CURRENT_FIELDS)
         if unprocessed:
             raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
         found = {item["pk"]["S"]: _current(item) for item in items}
@@ -284,17 +284,17 @@ class JobStatusStore:
         """Move the current item to the job's newest status, as the plan says; None when done, or the job
         with the current status it found instead (it moved since it was read)."""
         newest, fields = job.statuses[-1], job.fields[-1]
-        category = model.category_of(fields["status"])
-        bucket = model.bucket_start(received_at_ms, self._silent_after_minutes)
+        category = lifecycle.category_of(fields["status"])
+        bucket = lifecycle.bucket_start(received_at_ms, self._silent_after_minutes)
         project_id = job.pk.partition("#JOB#")[0]
         values: Item = {
             ":ct": {"N": str(newest.create_time)},
             ":mid": {"S": job.items[-1]["message_id"]["S"]},
             ":at": {"N": str(received_at_ms)},
-            ":g1pk": {"S": model.silence_index_pk(project_id, job.job_id)},
-            ":g1sk": {"S": model.silence_index_sk(bucket)},
-            ":g2pk": {"S": model.category_index_pk(project_id, model.category_shard(job.job_id))},
-            ":g2sk": {"S": model.category_index_sk(category, bucket, job.job_id)},
+            ":g1pk": {"S": layout.silence_index_pk(project_id, job.job_id)},
+            ":g1sk": {"S": layout.silence_index_sk(bucket)},
+            ":g2pk": {"S": layout.category_index_pk(project_id, layout.category_shard(job.job_id))},
+            ":g2sk": {"S": layout.category_index_sk(category, bucket, job.job_id)},
         }
         # Every attribute goes through a name placeholder: DynamoDB's reserved words (status among
         # them) are many, and implementations disagree on the list.
@@ -338,7 +338,7 @@ class JobStatusStore:
         names = {f"#{name}": name for name in [*sets, *removes, *compared]}
         answer = self._jobs.write(
             "update_item",
-            Key=model.current_key(job.pk),
+            Key=layout.current_key(job.pk),
             UpdateExpression="SET "
             + ", ".join(f"#{name} = {value}" for name, value in sets.items())
             + " REMOVE "
@@ -361,14 +361,14 @@ class JobStatusStore:
             ExpressionAttributeNames={"#pk": "pk", "#sk": "sk"},
             ExpressionAttributeValues={
                 ":pk": {"S": job.pk},
-                ":low": {"S": model.history_sk_bound(0)},
-                ":high": {"S": model.history_sk_bound(status.create_time, last=True)},
+                ":low": {"S": layout.history_sk_bound(0)},
+                ":high": {"S": layout.history_sk_bound(status.create_time, last=True)},
             },
             ScanIndexForward=False,
             ConsistentRead=True,
             Limit=1,
         )
-        return bool(items) and run_of(model.sent_job(values(items[0]))) == status.run
+        return bool(items) and run_of(layout.sent_job(values(items[0]))) == status.run
 
 
 # The current item's attributes that planning needs (report.runs).

@@ -1,7 +1,7 @@
 """The sweep: which jobs have gone silent since the last run, found without reading the fleet.
 
 Every report files its job's current item in the silence index under the start of reported_at's
-bucket (jobstatus.model), moving it only when it crosses into a new bucket. A job that keeps
+bucket (jobstatus.lifecycle), moving it only when it crosses into a new bucket. A job that keeps
 reporting is always in a recent bucket; so the buckets that started at or before the cutoff
 (now - SilentAfterMinutes) hold only jobs that stopped reporting about that long ago, or before.
 Each run reads those, checks each candidate's current item exactly, and
@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from jobstatus import model
+from jobstatus import lifecycle
 from sweep.store import Record, SweepStore
 
 
@@ -33,7 +33,6 @@ class SweepResult:
     pending: int = 0  # in the cutoff's bucket, not silent yet
     lost_races: int = 0  # a report moved the job between the read and the mark
     left_for_next_run: int = 0  # the time budget ran out, or DynamoDB left their reads unprocessed
-    marked_jobs: list[str] = field(default_factory=list)
 
 
 class Sweep:
@@ -58,7 +57,7 @@ class Sweep:
             return result  # silence is off: nothing is ever silent
         started = self._monotonic()
         now = int(self._clock() * 1000)
-        cutoff = now - model.silence_threshold_ms(self._silent_after)
+        cutoff = now - lifecycle.silence_threshold_ms(self._silent_after)
         pks = self._store.candidates(last_bucket=cutoff)
         result.candidates = len(pks)
         records, unread = self._store.currents(pks)
@@ -71,19 +70,18 @@ class Sweep:
         return result
 
     def _settle(self, record: Record, now: int, result: SweepResult) -> None:
-        category = model.category_of(record["status"])
+        category = lifecycle.category_of(record["status"])
         reported_at = int(record.get("reported_at", 0))
-        if category not in model.ACTIVE_CATEGORIES or "silent_since" in record:
+        if category not in lifecycle.ACTIVE_CATEGORIES or "silent_since" in record:
             done = self._store.unfile(record)
             result.unfiled += done
             result.lost_races += not done
             return
-        since = model.silent_since(category, reported_at, self._silent_after, now)
+        since = lifecycle.silent_since(category, reported_at, self._silent_after, now)
         if since is None:
             result.pending += 1
             return
         if self._store.mark_silent(record, since):
             result.marked += 1
-            result.marked_jobs.append(str(record["pk"]))
         else:
             result.lost_races += 1

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from jobstatus import model
+from jobstatus import layout
 from jobstatus.dynamodb import ConditionFailed, Item, Table, in_parallel, values
 
 WORKERS = 16
@@ -29,22 +29,22 @@ class SweepStore:
 
     def candidates(self, last_bucket: int) -> list[str]:
         """The pk of every current item filed in a silence bucket that starts at or before `last_bucket`."""
-        tasks = [partial(self._partition, pk, last_bucket) for pk in model.silence_index_pks()]
+        tasks = [partial(self._partition, pk, last_bucket) for pk in layout.silence_index_pks()]
         return [pk for page in in_parallel(self._pool, tasks) for pk in page]
 
     def _partition(self, partition: str, last_bucket: int) -> list[str]:
         items = self._jobs.query_all(
-            IndexName=model.SILENCE_INDEX,
+            IndexName=layout.SILENCE_INDEX,
             KeyConditionExpression="#ipk = :p AND #isk <= :last",
             ExpressionAttributeNames={"#ipk": "gsi1pk", "#isk": "gsi1sk"},
-            ExpressionAttributeValues={":p": {"S": partition}, ":last": {"S": model.silence_index_sk(last_bucket)}},
+            ExpressionAttributeValues={":p": {"S": partition}, ":last": {"S": layout.silence_index_sk(last_bucket)}},
         )
         return [item["pk"]["S"] for item in items]
 
     def currents(self, pks: list[str]) -> tuple[list[Record], int]:
         """The current items of these pks, and how many could not be read (DynamoDB left them
         unprocessed after bounded retries): those stay in the index for the next run."""
-        items, unprocessed = self._jobs.read_many([model.current_key(pk) for pk in pks], self._pool)
+        items, unprocessed = self._jobs.read_many([layout.current_key(pk) for pk in pks], self._pool)
         return [values(item) for item in items], len(unprocessed)
 
     def mark_silent(self, record: Record, silent_since: int) -> bool:
@@ -61,7 +61,7 @@ class SweepStore:
             names["#since"] = "silent_since"
         answer = self._jobs.write(
             "update_item",
-            Key=model.current_key(record["pk"]),
+            Key=layout.current_key(record["pk"]),
             UpdateExpression=expression,
             # Only as the sweep saw it: a report since then (a newer reported_at) is left alone.
             ConditionExpression="#at = :at AND #st = :st",

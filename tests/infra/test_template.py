@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from devkit.template import ROOT, LocalTemplate
-from jobstatus import model
+from jobstatus import layout
 from tests.support import EVENTS, QUERY_FUNCTION, REPORT_FUNCTION, TEMPLATE
 
 RESOURCES: dict[str, Any] = TEMPLATE.resources
@@ -112,8 +112,8 @@ def test_tables_are_on_demand_recoverable_encrypted_expiring_and_retained(table,
 
 def test_indexes_are_sparse_and_project_nothing_a_heartbeat_changes():
     indexes = {i["IndexName"]: i for i in RESOURCES["JobStatusTable"]["Properties"]["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {model.SILENCE_INDEX, model.CATEGORY_INDEX}
-    silence, category = indexes[model.SILENCE_INDEX], indexes[model.CATEGORY_INDEX]
+    assert set(indexes) == {layout.SILENCE_INDEX, layout.CATEGORY_INDEX}
+    silence, category = indexes[layout.SILENCE_INDEX], indexes[layout.CATEGORY_INDEX]
     assert [k["AttributeName"] for k in silence["KeySchema"]] == ["gsi1pk", "gsi1sk"]
     assert silence["Projection"] == {"ProjectionType": "KEYS_ONLY"}
     assert [k["AttributeName"] for k in category["KeySchema"]] == ["gsi2pk", "gsi2sk"]

@@ -9,9 +9,9 @@ from typing import Any
 
 import boto3
 import pytest
-from fleet.handler import build_fleet
 from fleet.service import Fleet
 from fleet.settings import FleetSettings
+from fleet.wiring import build_fleet
 
 from devkit import handlers
 from devkit.handlers import Clock, Invoke

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from jobstatus import model
-from jobstatus.model import status_rank
+from jobstatus import layout
+from jobstatus.lifecycle import status_rank
 from tests.support import (
     JOB_TABLE,
     LEDGER_TABLE,
@@ -33,13 +33,13 @@ pytestmark = pytest.mark.slow(25)
 
 
 def current(ddb: Any, job_id: int, project: str = PROJECT) -> dict[str, Any]:
-    key = {"pk": {"S": model.job_pk(project, job_id)}, "sk": {"S": model.CURRENT_SK}}
+    key = {"pk": {"S": layout.job_pk(project, job_id)}, "sk": {"S": layout.CURRENT_SK}}
     item = ddb.get_item(TableName=JOB_TABLE, Key=key)
     return deserialize(item["Item"]) if "Item" in item else {}
 
 
 def history(ddb: Any) -> list[dict[str, Any]]:
-    return [deserialize(i) for i in scan(ddb, JOB_TABLE) if i["sk"]["S"] != model.CURRENT_SK]
+    return [deserialize(i) for i in scan(ddb, JOB_TABLE) if i["sk"]["S"] != layout.CURRENT_SK]
 
 
 # --- the seed example -----------------------------------------------------------------------
@@ -60,7 +60,7 @@ def test_seed_example_is_stored_with_its_exceptions_object_intact(handler, ddb):
     assert item["message_id"] == "uuid"
     # And the ledger holds the message_id, the current item the status
     (ledger,) = [deserialize(i) for i in scan(ddb, LEDGER_TABLE)]
-    assert ledger["pk"] == model.ledger_pk(PROJECT, "uuid")
+    assert ledger["pk"] == layout.ledger_pk(PROJECT, "uuid")
     assert (ledger["message_id"], ledger["project_id"]) == ("uuid", PROJECT)
     assert ledger["msg_confirm_topic"] == "hw/events/messages/dli/message/confirm"
     assert current(ddb, 99270)["status"] == "job_submit_fail"
@@ -233,7 +233,7 @@ def test_two_payloads_racing_for_one_message_id_have_one_winner_and_the_other_wr
     assert (winner["statusCode"], loser["statusCode"]) == (200, 422)
     assert body_of(loser)["error_code"] == "DLI.0006"
     stored = {i["pk"]["S"] for i in scan(ddb, JOB_TABLE)}
-    assert stored == {model.job_pk("contest", 200 if second_won else 100)}  # the loser's job: nowhere
+    assert stored == {layout.job_pk("contest", 200 if second_won else 100)}  # the loser's job: nowhere
     RUN["concurrent"] += 2
 
 
@@ -257,9 +257,9 @@ def test_whichever_current_update_lands_last_the_newest_status_stays(reporter, d
 def test_job_without_job_id_is_kept_under_the_message(handler, ddb):
     assert handler(load_event("report/no-job-id.json"))["statusCode"] == 200
     (item,) = history(ddb)
-    assert item["pk"] == model.message_pk(PROJECT, "no-job-id-1")
+    assert item["pk"] == layout.message_pk(PROJECT, "no-job-id-1")
     assert item["metrics"] == '{"records_in": 0}'
-    assert not [i for i in scan(ddb, JOB_TABLE) if i["sk"]["S"] == model.CURRENT_SK]
+    assert not [i for i in scan(ddb, JOB_TABLE) if i["sk"]["S"] == layout.CURRENT_SK]
 
 
 def test_unknown_status_and_extra_fields_are_kept(handler, ddb):
@@ -318,17 +318,17 @@ def test_plan_of_hundreds_of_kilobytes_is_stored(handler, ddb):
 
 def test_category_index_is_sharded_and_lists_every_job(handler, ddb):
     assert handler(event(report(*[job(job_id=i) for i in range(1, 41)])))["statusCode"] == 200
-    partitions = {model.category_index_pk(PROJECT, model.category_shard(i)) for i in range(1, 41)}
-    assert len(partitions) == model.CATEGORY_SHARDS
+    partitions = {layout.category_index_pk(PROJECT, layout.category_shard(i)) for i in range(1, 41)}
+    assert len(partitions) == layout.CATEGORY_SHARDS
     listed = []
     for partition in partitions:
         page = ddb.query(
             TableName=JOB_TABLE,
-            IndexName=model.CATEGORY_INDEX,
+            IndexName=layout.CATEGORY_INDEX,
             KeyConditionExpression="gsi2pk = :p",
             ExpressionAttributeValues={":p": {"S": partition}},
         )
-        listed += [model.parse_job_pk(item["pk"]["S"])[1] for item in page["Items"]]
+        listed += [layout.parse_job_pk(item["pk"]["S"])[1] for item in page["Items"]]
     assert sorted(listed) == list(range(1, 41))
 
 
@@ -345,9 +345,9 @@ def test_current_item_carries_what_the_read_side_needs(handler, ddb):
     assert item["reported_at"] == stored["received_at"]
     assert item["exceptions"] == seed_body()["jobs"][0]["exceptions"]
     # And it is filed in both indexes: its category's partition, and the silence buckets
-    assert item["gsi2pk"] == model.category_index_pk(PROJECT, model.category_shard(99270))
-    assert model.category_of_index_sk(item["gsi2sk"]) == "failed"
-    assert item["gsi1pk"] == model.silence_index_pk(PROJECT, 99270)
+    assert item["gsi2pk"] == layout.category_index_pk(PROJECT, layout.category_shard(99270))
+    assert layout.category_of_index_sk(item["gsi2sk"]) == "failed"
+    assert item["gsi1pk"] == layout.silence_index_pk(PROJECT, 99270)
 
 
 def test_a_heartbeat_changes_no_index_key_and_a_category_change_moves_one(reporter, clock, ddb):
@@ -373,7 +373,7 @@ def test_a_heartbeat_changes_no_index_key_and_a_category_change_moves_one(report
     send(event(report(job(job_id=30, status="job_finish", create_time=4))))
     finished = current(ddb, 30)
     assert finished["gsi2pk"] == crossed["gsi2pk"]
-    assert model.category_of_index_sk(finished["gsi2sk"]) == "finished"
+    assert layout.category_of_index_sk(finished["gsi2sk"]) == "finished"
     assert finished["gsi2sk"] != crossed["gsi2sk"]
     assert (finished["gsi1pk"], finished["gsi1sk"]) == (crossed["gsi1pk"], crossed["gsi1sk"])
     # And a finished job's heartbeat in a later bucket leaves its category index key alone

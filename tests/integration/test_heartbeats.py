@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from devkit import handlers
 from devkit.capacity import Meter
-from jobstatus import model
+from jobstatus import layout, lifecycle
 from tests.support import JOB_TABLE, PROJECT, TEMPLATE, deserialize, job, report, scan
 from tests.support.clients import FaultyClient
 from tests.support.gateway import event, get_event
@@ -30,13 +30,13 @@ MINUTE_MS = 60_000
 
 def history(ddb: Any, job_id: int, project: str = PROJECT) -> list[tuple[int, str, Any]]:
     """(create_time, status, metrics) of every history entry of a job, oldest first."""
-    prefix = model.job_pk(project, job_id)
+    prefix = layout.job_pk(project, job_id)
     items = [deserialize(i) for i in scan(ddb, JOB_TABLE) if i["pk"]["S"] == prefix and i["sk"]["S"] != "CURRENT"]
     return [(i["create_time"], i["status"], i.get("metrics")) for i in items]
 
 
 def current(ddb: Any, job_id: int, project: str = PROJECT) -> dict[str, Any]:
-    item = ddb.get_item(TableName=JOB_TABLE, Key=model.current_key(model.job_pk(project, job_id)))
+    item = ddb.get_item(TableName=JOB_TABLE, Key=layout.current_key(layout.job_pk(project, job_id)))
     return deserialize(item["Item"])
 
 
@@ -208,7 +208,9 @@ def test_any_arrival_order_keeps_the_current_status_and_every_status_at_least_on
     send = handlers.report(TEMPLATE, dynamodb=ddb, clock=clock)
     job_id = random.Random(repr(reported)).randrange(1, 2**62)  # noqa: S311 # a fresh job per example
     jobs = [job(job_id=job_id, status=s, create_time=t, **({"metrics": m} if m else {})) for t, s, m in reported]
-    in_order = sorted(jobs, key=lambda j: (j["create_time"], model.status_rank(j["status"]), repr(j.get("metrics"))))
+    in_order = sorted(
+        jobs, key=lambda j: (j["create_time"], lifecycle.status_rank(j["status"]), repr(j.get("metrics")))
+    )
     shuffled = jobs[:]
     seed.shuffle(shuffled)
     found = {}

@@ -19,7 +19,7 @@ import pytest
 
 from devkit import handlers
 from devkit.template import LOCAL_REGION
-from jobstatus import model
+from jobstatus import layout
 from tests.iam.calls import RECORDER, CallRecorder
 from tests.iam.policies import deployed, evaluate, requests, roles, simulate
 from tests.support import (
@@ -106,11 +106,11 @@ def recorded_calls(ddb, stream, clock) -> set[tuple[str, str, str]]:
     read(f"/v1/{PROJECT}/edgesrv/job-summary")
     # the fleet's metrics; a recount that finds a job's marker gone and a counter off, and repairs both
     assert fleet_handler({"task": "metrics"}) == {"projects": 1}
-    ddb.delete_item(TableName=JOB_TABLE, Key=model.counted_key(model.job_pk(PROJECT, 9)))
-    shard = model.summary_pk(PROJECT, model.category_shard(8))
+    ddb.delete_item(TableName=JOB_TABLE, Key=layout.counted_key(layout.job_pk(PROJECT, 9)))
+    shard = layout.summary_pk(PROJECT, layout.category_shard(8))
     ddb.update_item(
         TableName=JOB_TABLE,
-        Key={"pk": {"S": shard}, "sk": {"S": model.SUMMARY_SK}},
+        Key={"pk": {"S": shard}, "sk": {"S": layout.SUMMARY_SK}},
         UpdateExpression="ADD #c :one",
         ExpressionAttributeNames={"#c": "s#job_cancel_success"},
         ExpressionAttributeValues={":one": {"N": "1"}},

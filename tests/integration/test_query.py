@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from jobstatus import model
+from jobstatus import layout, lifecycle
 from tests.support import JOB_TABLE, LEDGER_TABLE, PROJECT, RUN, job, load_event, report, seed_body
 from tests.support.clients import FaultyClient
 from tests.support.gateway import body_of, event, get_event, headers_of
@@ -102,10 +102,10 @@ def test_exceptions_too_large_for_the_current_item_are_read_from_the_history(rep
     big = {"trace": "x" * 40_000, "n": 3.25}
     assert reporter()(event(report(job(job_id=5, status="job_running_exception", exceptions=big))))["statusCode"] == 200
     current = ddb.get_item(
-        TableName=JOB_TABLE, Key={"pk": {"S": model.job_pk(PROJECT, 5)}, "sk": {"S": model.CURRENT_SK}}
+        TableName=JOB_TABLE, Key={"pk": {"S": layout.job_pk(PROJECT, 5)}, "sk": {"S": layout.CURRENT_SK}}
     )["Item"]
     assert "exceptions" not in current
-    assert current["exceptions_ref"]["S"].startswith(model.HISTORY_PREFIX)
+    assert current["exceptions_ref"]["S"].startswith(layout.HISTORY_PREFIX)
     got = ok(reader()(get_event(f"/v1/{PROJECT}/edgesrv/jobs/5")))["job"]["exceptions"]
     assert got == big
     listed = ok(reader()(get_event(f"/v1/{PROJECT}/edgesrv/jobs", "category=failed")))["jobs"]
@@ -153,7 +153,7 @@ def test_out_of_order_reports_read_back_as_the_in_order_run(reporter, reader):
         for job_id in (1, 2, 3):
             found = ok(read(get_event(f"/v1/{project}/edgesrv/jobs/{job_id}")))["job"]
             jobs[job_id] = (found["status"], found["category"], found["create_time"])
-        listed = {c: sorted(walk(read, project, f"category={c}")[0]) for c in model.CATEGORIES}
+        listed = {c: sorted(walk(read, project, f"category={c}")[0]) for c in lifecycle.CATEGORIES}
         views.append((jobs, listed))
     assert views[0] == views[1]
 
@@ -191,7 +191,7 @@ def expected(jobs: dict[int, str], query: str) -> set[int]:
     parameters = dict(p.split("=") for p in query.split("&") if p)
     keep = set(jobs)
     if "category" in parameters:
-        keep &= {j for j, s in jobs.items() if model.category_of(s) in parameters["category"].split(",")}
+        keep &= {j for j, s in jobs.items() if lifecycle.category_of(s) in parameters["category"].split(",")}
     if "status" in parameters:
         keep &= {j for j, s in jobs.items() if s in parameters["status"].split(",")}
     if parameters.get("silent") == "true":
@@ -211,7 +211,7 @@ def test_every_job_is_listed_exactly_once_per_filter_whatever_the_page_size(fift
         for query in SMALL_PAGES if limit < 100 else FILTERS:
             found, pages = walk(read, fifty_jobs["project"], query, limit)
             assert Counter(found) == Counter(expected(fifty_jobs["jobs"], query)), (query, limit)
-            assert pages <= len(found) // limit + model.CATEGORY_SHARDS * len(model.CATEGORIES) + 1
+            assert pages <= len(found) // limit + layout.CATEGORY_SHARDS * len(lifecycle.CATEGORIES) + 1
 
 
 def test_a_category_page_is_full_and_a_listed_job_is_a_whole_job(fifty_jobs, reader):

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devkit.moto import SerializedClient
-from jobstatus import model
+from jobstatus import layout, lifecycle
 from tests.support import (
     EVENTS_FUNCTION,
     FLEET_FUNCTION,
@@ -42,7 +42,7 @@ pytestmark = pytest.mark.slow(40)
 OTHER = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 SUBMIT = {"error_type": "JOB_SUBMIT_EXCEPTION", "error_id": "Agent.51000", "error_msg": "submit failed"}
 OOM = {"error_type": "RUNTIME_EXCEPTION", "error_id": "Flink.0002", "error_msg": "OutOfMemoryError"}
-FAILED = model.CATEGORY_STATUSES["failed"]
+FAILED = lifecycle.CATEGORY_STATUSES["failed"]
 
 
 # --- the oracle: the contract's summary, recounted from the table ------------------------------------
@@ -54,12 +54,12 @@ def recount(ddb: Any, project: str, *, silent_after_minutes: int = 30, limit: in
     jobs: list[dict[str, Any]] = [
         deserialize(item) for (pk, sk), item in items.items() if sk == "CURRENT" and pk.startswith(f"{project}#JOB#")
     ]
-    categories = Counter(dict.fromkeys(model.CATEGORIES, 0))
+    categories = Counter(dict.fromkeys(lifecycle.CATEGORIES, 0))
     statuses: Counter[str] = Counter()
     reasons: Counter[tuple[str | None, str | None]] = Counter()
     silent = 0
     for current in jobs:
-        category = model.category_of(current["status"])
+        category = lifecycle.category_of(current["status"])
         categories[category] += 1
         statuses[current["status"]] += 1
         active = category in ("pending", "running", "stopping")
@@ -150,7 +150,7 @@ def test_the_contracts_example(reporter, drain, summary, ddb):
 def test_a_project_without_jobs_has_every_category_at_zero(summary):
     assert summary() == {
         "jobs": 0,
-        "categories": dict.fromkeys(model.CATEGORIES, 0),
+        "categories": dict.fromkeys(lifecycle.CATEGORIES, 0),
         "statuses": {},
         "silent": 0,
         "failure_reasons": [],
@@ -334,7 +334,7 @@ def test_a_record_lost_for_good_is_made_right_by_the_jobs_next_change(reporter, 
     send(event(report(job(job_id=1, status="job_finish", create_time=3))))
     consumer()(stream.batch())  # says failed -> finished; the marker says running, and is believed
     assert summary() == recount(ddb, PROJECT)
-    assert summary()["categories"] == dict.fromkeys(model.CATEGORIES, 0) | {"finished": 1}
+    assert summary()["categories"] == dict.fromkeys(lifecycle.CATEGORIES, 0) | {"finished": 1}
 
 
 # --- trust, but verify: the recount -------------------------------------------------------------------
@@ -347,10 +347,10 @@ def test_the_recount_finds_drift_repairs_it_and_finds_none_after(reporter, drain
     send(event(report(job(job_id=1, status="job_submit_fail", exceptions=SUBMIT, create_time=2))))
     stream.batch()  # a record lost: job 1 still counted running
     # and a counter edited by hand
-    shard = model.summary_pk(PROJECT, model.category_shard(3))
+    shard = layout.summary_pk(PROJECT, layout.category_shard(3))
     ddb.update_item(
         TableName=JOB_TABLE,
-        Key={"pk": {"S": shard}, "sk": {"S": model.SUMMARY_SK}},
+        Key={"pk": {"S": shard}, "sk": {"S": layout.SUMMARY_SK}},
         UpdateExpression="ADD #c :n",
         ExpressionAttributeNames={"#c": "c#canceled"},
         ExpressionAttributeValues={":n": {"N": "3"}},
@@ -378,7 +378,7 @@ def test_the_daily_run_recounts_every_project_and_the_command_says_drift_by_exit
     drain()
     send(event(report(job(job_id=2)), project=OTHER))
     stream.batch()  # lost
-    monkeypatch.setattr("fleet.handler.aws.client", lambda *a, **k: recorded(FLEET_FUNCTION, "dynamodb"))
+    monkeypatch.setattr("fleet.wiring.aws.client", lambda *a, **k: recorded(FLEET_FUNCTION, "dynamodb"))
     assert main(["audit", "--table", JOB_TABLE, "--settle", "0"]) == 1
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     lines = [line for line in lines if "drift" in line]  # (the logs of the handlers that ran before share stdout)

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 
 from devkit.template import LOCAL_REGION
-from jobstatus import model
+from jobstatus import layout, lifecycle
 from tests.iam.calls import RECORDER
 from tests.support import JOB_TABLE
 
@@ -90,7 +90,7 @@ class IndexedSilence:
             return real
 
         def query(**request: Any) -> Any:
-            if request.get("IndexName") != model.SILENCE_INDEX:
+            if request.get("IndexName") != layout.SILENCE_INDEX:
                 return real(**request)
             assert request["KeyConditionExpression"] == "#ipk = :p AND #isk <= :last"
             values = request["ExpressionAttributeValues"]
@@ -104,8 +104,8 @@ class IndexedSilence:
 def silence_entry(project_id: str, job_id: int, reported_at_ms: int, silent_after_minutes: int) -> dict[str, Any]:
     """The silence index entry the report path files for a job reported at `reported_at_ms`."""
     return {
-        "pk": {"S": model.job_pk(project_id, job_id)},
-        "sk": {"S": model.CURRENT_SK},
-        "gsi1pk": {"S": model.silence_index_pk(project_id, job_id)},
-        "gsi1sk": {"S": model.silence_index_sk(model.bucket_start(reported_at_ms, silent_after_minutes))},
+        "pk": {"S": layout.job_pk(project_id, job_id)},
+        "sk": {"S": layout.CURRENT_SK},
+        "gsi1pk": {"S": layout.silence_index_pk(project_id, job_id)},
+        "gsi1sk": {"S": layout.silence_index_sk(lifecycle.bucket_start(reported_at_ms, silent_after_minutes))},
     }

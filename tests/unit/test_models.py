@@ -17,7 +17,7 @@ from jobstatus.dynamodb import item_size
 from jobstatus.errors import InvalidRequest, ServiceError
 from jobstatus.http import ERRORS
 from jobstatus.jsonvalue import canonical
-from jobstatus.model import KNOWN_STATUSES, MAX_CREATE_TIME, MAX_JOB_ID, TERMINAL_STATUSES, status_rank
+from jobstatus.lifecycle import KNOWN_STATUSES, MAX_CREATE_TIME, MAX_JOB_ID, TERMINAL_STATUSES, status_rank
 from report.confirm import ConfirmationPublisher
 from report.models import job_document, parse_report
 from report.service import ReportService, _payload_hash

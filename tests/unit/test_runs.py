@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobstatus.model import status_rank
+from jobstatus.lifecycle import status_rank
 from report.runs import Current, Status, plan, run_of
 
 
