@@ -24,6 +24,12 @@ from werkzeug.serving import make_server
 
 from devkit.template import LOCAL_REGION, LocalTemplate
 
+# Against moto the functions' DynamoDB read timeout (DYNAMODB_READ_TIMEOUT_SECONDS; 2 s deployed).
+# moto answers a conditional write in about 25 ms and one at a time, where DynamoDB takes a few ms
+# and runs them in parallel: a 100-job report's 104 calls would outlast 2 s while they queue
+# (docs/design.md, "Local run"). The local stack and the sam local tests set it.
+LOCAL_READ_TIMEOUT_S = 20
+
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

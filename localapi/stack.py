@@ -14,7 +14,7 @@ from typing import Any
 
 from moto.iotdata.models import iotdata_backends
 
-from devkit.moto import DUMMY_CREDENTIALS, client, start_moto
+from devkit.moto import DUMMY_CREDENTIALS, LOCAL_READ_TIMEOUT_S, client, start_moto
 from devkit.template import LOCAL_ACCOUNT, LOCAL_REGION, LocalTemplate
 from localapi.eventbus import EventTap
 from localapi.explorer import Explorer
@@ -22,12 +22,6 @@ from localapi.httpapi import HttpApi
 from localapi.runtime import FunctionRuntime
 from localapi.schedules import Schedule
 from localapi.streams import StreamMapping
-
-# Against moto the functions' DynamoDB read timeout (DYNAMODB_READ_TIMEOUT_SECONDS; 2 s deployed).
-# moto answers a conditional write in about 25 ms and one at a time, where DynamoDB takes a few ms
-# and runs them in parallel: a 100-job report's 104 calls would outlast 2 s while they queue
-# (docs/design.md, "Local run").
-LOCAL_READ_TIMEOUT_S = 20
 
 
 class LocalStack:

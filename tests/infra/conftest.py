@@ -10,17 +10,7 @@ import pytest
 
 from devkit.template import ROOT
 from tests.infra.samlocal import Stage, sam_build, staged
-
-
-def tool(name: str, variable: str) -> str:
-    path = os.environ.get(variable) or str(ROOT / ".tools" / "sam" / "bin" / name)
-    if Path(path).is_dir():
-        path = str(Path(path) / name)
-    if not Path(path).exists():
-        if os.environ.get("REQUIRE_TOOLS") == "1":
-            pytest.fail(f"{name} is missing: run `make tools`")
-        pytest.skip(f"{name} is not installed (`make tools`)")
-    return path
+from tests.support.local import tool
 
 
 @pytest.fixture(scope="session")

@@ -38,9 +38,8 @@ import pytest
 import yaml
 from filelock import FileLock
 
-from devkit.moto import start_moto
+from devkit.moto import LOCAL_READ_TIMEOUT_S, start_moto
 from devkit.template import ROOT, TEMPLATE_PATH, Function, load
-from localapi.stack import LOCAL_READ_TIMEOUT_S
 from tests.support import EVENTS, TEMPLATE
 from tests.support.local import free_port
 

@@ -31,6 +31,7 @@ from tests.support import (
     REPORT_FUNCTION,
     SWEEP_FUNCTION,
     TEMPLATE,
+    add_to_counter,
     job,
     load_event,
     report,
@@ -107,14 +108,7 @@ def recorded_calls(ddb, stream, clock) -> set[tuple[str, str, str]]:
     # the fleet's metrics; a recount that finds a job's marker gone and a counter off, and repairs both
     assert fleet_handler({"task": "metrics"}) == {"projects": 1}
     ddb.delete_item(TableName=JOB_TABLE, Key=layout.counted_key(layout.job_pk(PROJECT, 9)))
-    shard = layout.summary_pk(PROJECT, layout.category_shard(8))
-    ddb.update_item(
-        TableName=JOB_TABLE,
-        Key={"pk": {"S": shard}, "sk": {"S": layout.SUMMARY_SK}},
-        UpdateExpression="ADD #c :one",
-        ExpressionAttributeNames={"#c": "s#job_cancel_success"},
-        ExpressionAttributeValues={":one": {"N": "1"}},
-    )
+    add_to_counter(ddb, PROJECT, 8, "s#job_cancel_success", 1)
     assert fleet_handler({"task": "audit"})["drift"] > 0
     return recorder.calls
 

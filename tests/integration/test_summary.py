@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devkit.moto import SerializedClient
-from jobstatus import layout, lifecycle
+from jobstatus import lifecycle
 from tests.support import (
     EVENTS_FUNCTION,
     FLEET_FUNCTION,
@@ -29,6 +29,7 @@ from tests.support import (
     PROJECT,
     SWEEP_FUNCTION,
     TEMPLATE,
+    add_to_counter,
     deserialize,
     job,
     report,
@@ -347,14 +348,7 @@ def test_the_recount_finds_drift_repairs_it_and_finds_none_after(reporter, drain
     send(event(report(job(job_id=1, status="job_submit_fail", exceptions=SUBMIT, create_time=2))))
     stream.batch()  # a record lost: job 1 still counted running
     # and a counter edited by hand
-    shard = layout.summary_pk(PROJECT, layout.category_shard(3))
-    ddb.update_item(
-        TableName=JOB_TABLE,
-        Key={"pk": {"S": shard}, "sk": {"S": layout.SUMMARY_SK}},
-        UpdateExpression="ADD #c :n",
-        ExpressionAttributeNames={"#c": "c#canceled"},
-        ExpressionAttributeValues={":n": {"N": "3"}},
-    )
+    add_to_counter(ddb, PROJECT, 3, "c#canceled", 3)
     assert summary() != recount(ddb, PROJECT)
     found = fleet().audit(PROJECT, repair=False)
     assert (found.jobs, found.drift, found.drift_after) == (5, 3 + 5, 3 + 5)  # canceled 3; jobs/c#/s#/r# of job 1

@@ -20,6 +20,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from devkit.handlers import EVENTS_FUNCTION, FLEET_FUNCTION, QUERY_FUNCTION, REPORT_FUNCTION, SWEEP_FUNCTION
 from devkit.template import ROOT, LocalTemplate
+from jobstatus import layout
 
 __all__ = ["EVENTS_FUNCTION", "FLEET_FUNCTION", "QUERY_FUNCTION", "REPORT_FUNCTION", "SWEEP_FUNCTION"]
 
@@ -85,3 +86,15 @@ def account(expected: list[Any], found: list[Any]) -> None:
     """Count the items a test expected and how many of them are missing (lost)."""
     RUN["items checked"] += len(expected)
     RUN["lost"] += sum(1 for item in expected if item not in found)
+
+
+def add_to_counter(client: Any, project_id: str, job_id: int, counter: str, by: int) -> None:
+    """A project's summary counter (jobstatus.fleet), in the shard `job_id` is counted in, moved by hand:
+    the drift a recount must find."""
+    client.update_item(
+        TableName=JOB_TABLE,
+        Key={"pk": {"S": layout.summary_pk(project_id, layout.category_shard(job_id))}, "sk": {"S": layout.SUMMARY_SK}},
+        UpdateExpression="ADD #c :by",
+        ExpressionAttributeNames={"#c": counter},
+        ExpressionAttributeValues={":by": {"N": str(by)}},
+    )
