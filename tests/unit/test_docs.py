@@ -1,5 +1,6 @@
 """The documents stand on their own: what they link exists in the repository, the example a deployer
-sends is the seed, and nothing points at material a reader of this repository does not have."""
+sends is the seed, and nothing points at material a reader of this repository does not have. The
+README is the front door: short, and linking every document of docs/."""
 
 from __future__ import annotations
 
@@ -33,3 +34,17 @@ def test_no_document_points_at_the_planning_material_outside_the_repository(docu
 
 def test_the_deployers_example_report_is_the_seed_examples_body():
     assert json.loads((ROOT / "docs" / "examples" / "report.json").read_text()) == seed_body()
+
+
+README_MAX_LINES = 250
+
+
+def test_the_readme_is_a_front_door_of_fewer_than_250_lines():
+    lines = len((ROOT / "README.md").read_text().splitlines())
+    assert lines < README_MAX_LINES, f"README.md has {lines} lines: move the detail to docs/ and link it"
+
+
+def test_the_readme_links_every_document_of_docs_directly():
+    linked = {target for target, _anchor in LINK.findall((ROOT / "README.md").read_text())}
+    unlinked = [doc.name for doc in sorted((ROOT / "docs").glob("*.md")) if f"docs/{doc.name}" not in linked]
+    assert not unlinked, f"README.md does not link {', '.join(unlinked)}"
