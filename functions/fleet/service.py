@@ -6,7 +6,9 @@ own too, with a project_id dimension, where PerProjectMetrics asks for them (eac
 a billed metric: docs/capacity.md says what that costs).
 
 Audit (every day, or `python -m fleet audit`): a project's counters against a recount of its current
-items. Drift is what they disagree by, counter by counter. Records still on their way through the
+items, shard by shard (a summary shard counts the jobs of one category index partition, so a run
+holds a sixteenth of the project's items at a time). Drift is what they disagree by, counter by
+counter. Records still on their way through the
 stream look like drift for a moment, so drift is measured again after a pause before it counts. To
 repair, each job whose marker says other than its current item is counted as its current item says
 (the same transaction as the stream's, conditional on the marker as read), then what the counters
@@ -95,51 +97,59 @@ class Fleet:
         return sorted(self._store.summaries())
 
     def audit(self, project_id: str, *, repair: bool) -> Audit:
+        """Recount a project shard by shard (a summary shard counts the jobs of one category index
+        partition), so that only a sixteenth of its current items is held at a time."""
         result = Audit(project_id)
-        drift, actual = self._drift(project_id)
-        if drift and self._settle_s:
+        drifted = []
+        for shard in range(layout.CATEGORY_SHARDS):
+            drift, actual = self._drift(project_id, shard)
+            result.jobs += len(actual)
+            if drift:
+                drifted.append(shard)
+        if drifted and self._settle_s:
             self._sleep(self._settle_s)  # records on their way through the stream are not drift
-            drift, actual = self._drift(project_id)
-        result.jobs, result.drift = len(actual), sum(abs(v) for v in drift.values())
-        if repair and result.drift:
-            markers = self._store.markers(list(actual))
-            for pk, state in actual.items():
-                marker = markers.get(pk)
-                if marker_state(marker) != state and self._store.counters.repair(pk, marker, state):
-                    result.markers_repaired += 1
-            left, _ = self._drift(project_id)
-            for shard_pk, change in _by_shard(left).items():
-                self._store.add(shard_pk, change)
-                result.counters_repaired += len(change)
-            for item in self._store.shards(project_id):
-                zeros = [name for name, value in item.items() if name.startswith(COUNTERS[2:]) and value == 0]
-                if zeros:
-                    self._store.drop_zeros(str(item["pk"]), zeros)
-            after, _ = self._drift(project_id)
-            result.drift_after = sum(abs(v) for v in after.values())
-        else:
-            result.drift_after = result.drift
+        for shard in drifted:
+            drift, actual = self._drift(project_id, shard)
+            found = sum(abs(v) for v in drift.values())
+            result.drift += found
+            if repair and found:
+                self._repair(project_id, shard, actual, result)
+                drift, _ = self._drift(project_id, shard)
+            result.drift_after += sum(abs(v) for v in drift.values())
         return result
 
-    def _drift(self, project_id: str) -> tuple[dict[tuple[str, str], int], dict[str, Counted | None]]:
-        """(what each shard's counter lacks against a recount, by (shard pk, counter); each job's count)."""
-        actual = {str(item["pk"]): self._store.counters.counted(item) for item in self._store.currents(project_id)}
-        recount: Counter[tuple[str, str]] = Counter()
+    def _repair(self, project_id: str, shard: int, actual: dict[str, Counted | None], result: Audit) -> None:
+        markers = self._store.markers(list(actual))
         for pk, state in actual.items():
-            shard_pk = layout.summary_pk(project_id, layout.category_shard(layout.parse_job_pk(pk)[1]))
-            for name, value in deltas(None, state).items():
-                recount[(shard_pk, name)] += value
-        kept: Counter[tuple[str, str]] = Counter()
-        for item in self._store.shards(project_id):
-            for name, value in item.items():
-                if name.startswith(COUNTERS):
-                    kept[(str(item["pk"]), name)] += int(value)
-        drift = {key: recount[key] - kept[key] for key in recount.keys() | kept.keys() if recount[key] != kept[key]}
+            marker = markers.get(pk)
+            if marker_state(marker) != state and self._store.counters.repair(pk, marker, state):
+                result.markers_repaired += 1
+        left, _ = self._drift(project_id, shard)
+        shard_pk = layout.summary_pk(project_id, shard)
+        if left:
+            self._store.add(shard_pk, left)
+            result.counters_repaired += len(left)
+        counters = self._store.shard(project_id, shard)
+        zeros = [name for name, value in counters.items() if name.startswith(COUNTERS[2:]) and value == 0]
+        if zeros:
+            self._store.drop_zeros(shard_pk, zeros)
+
+    def _drift(self, project_id: str, shard: int) -> tuple[dict[str, int], dict[str, Counted | None]]:
+        """(what a summary shard's counters lack against a recount of its jobs, by counter; each job's count)."""
+        actual = {
+            str(item["pk"]): self._store.counters.counted(item) for item in self._store.currents(project_id, shard)
+        }
+        recount: Counter[str] = Counter()
+        for state in actual.values():
+            recount.update(deltas(None, state))
+        kept = Counter(
+            {
+                name: int(value)
+                for name, value in self._store.shard(project_id, shard).items()
+                if name.startswith(COUNTERS)
+            }
+        )
+        drift = {
+            name: recount[name] - kept[name] for name in recount.keys() | kept.keys() if recount[name] != kept[name]
+        }
         return drift, actual
-
-
-def _by_shard(drift: dict[tuple[str, str], int]) -> dict[str, dict[str, int]]:
-    found: dict[str, dict[str, int]] = {}
-    for (shard_pk, name), value in drift.items():
-        found.setdefault(shard_pk, {})[name] = value
-    return found

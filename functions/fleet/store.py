@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Any
 
 from jobstatus import layout
-from jobstatus.dynamodb import Item, in_parallel, values
+from jobstatus.dynamodb import Item, values
 from jobstatus.errors import DependencyUnavailable
 from jobstatus.fleet import Counters, counter_update
 
@@ -52,22 +51,19 @@ class FleetStore:
             found.setdefault(layout.parse_summary_pk(item["pk"]["S"])[0], []).append(values(item))
         return found
 
-    def shards(self, project_id: str) -> list[Record]:
-        return [values(item) for item in self._read(layout.summary_keys(project_id))]
+    def shard(self, project_id: str, shard: int) -> Record:
+        """A project's summary item of this shard (strongly consistent), as plain values; {} for none."""
+        item = self._jobs.get({"pk": {"S": layout.summary_pk(project_id, shard)}, "sk": {"S": layout.SUMMARY_SK}})
+        return values(item) if item else {}
 
-    def currents(self, project_id: str) -> list[Record]:
-        """Every current item of a project: its category index's 16 partitions, then the items."""
-        tasks = [
-            partial(
-                self._jobs.query_all,
-                IndexName=layout.CATEGORY_INDEX,
-                KeyConditionExpression="#ipk = :p",
-                ExpressionAttributeNames={"#ipk": f"{layout.CATEGORY_INDEX}pk"},
-                ExpressionAttributeValues={":p": {"S": layout.category_index_pk(project_id, shard)}},
-            )
-            for shard in range(layout.CATEGORY_SHARDS)
-        ]
-        entries = [entry for page in in_parallel(self._pool, tasks) for entry in page]
+    def currents(self, project_id: str, shard: int) -> list[Record]:
+        """The current items of a project's jobs in one partition of its category index (job_id % 16)."""
+        entries = self._jobs.query_all(
+            IndexName=layout.CATEGORY_INDEX,
+            KeyConditionExpression="#ipk = :p",
+            ExpressionAttributeNames={"#ipk": f"{layout.CATEGORY_INDEX}pk"},
+            ExpressionAttributeValues={":p": {"S": layout.category_index_pk(project_id, shard)}},
+        )
         return [values(item) for item in self._read([layout.current_key(e["pk"]["S"]) for e in entries])]
 
     def markers(self, pks: Sequence[str]) -> dict[str, Item]:
