@@ -1,4 +1,5 @@
-"""The local run's command line, as a new user meets it: a busy port, and reading what was stored."""
+"""The local run's command line, as a new user meets it: a busy port, reading what was stored, a template
+Parameter given to it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -78,3 +79,21 @@ def test_a_host_this_machine_does_not_have_is_one_line_not_a_traceback():
     assert "Traceback" not in result.stderr + result.stdout
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("localapi: cannot listen on --host 192.0.2.1")
+
+
+def test_a_parameter_given_to_the_local_run_reaches_the_functions_as_the_template_maps_it(
+    local: Local, start: Callable[..., Local]
+):
+    # Given a job reported twice with the same status (a heartbeat), on the default stack and on one
+    # started with --parameter KeepHeartbeats=true
+    def history_after_a_heartbeat(stack: Local) -> list[int]:
+        project = uuid.uuid4().hex
+        for create_time in (1, 2):
+            body = {"jobs": [{"job_id": 7, "status": "job_running", "create_time": create_time}]}
+            assert stack.post(project, body | {"message_id": str(uuid.uuid4())}).status == 200
+        answer = stack.get(f"/v1/{project}/edgesrv/jobs/7/history")
+        return [entry["create_time"] for entry in answer.json["history"]]
+
+    # Then the default folds the heartbeat into the current status, and the parameter keeps it
+    assert history_after_a_heartbeat(local) == [1]
+    assert history_after_a_heartbeat(start("--parameter", "KeepHeartbeats=true", "--quiet")) == [2, 1]
