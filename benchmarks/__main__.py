@@ -29,6 +29,7 @@ from benchmarks import invocation
 from devkit import costs
 from devkit.costs import LIMITS
 from devkit.template import LocalTemplate
+from jobstatus.dynamodb import BATCH_GET_SIZE, BATCH_WRITE_SIZE
 from report.runs import run_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -317,7 +318,9 @@ def warm(env: dict[str, dict[str, str]], path: dict[str, str], dynamodb: FakeDyn
     dynamodb.control(mode="new", delay=0)
     out: dict[str, Any] = {}
     for jobs, count in ((1, 40), (25, 10), (100, 3)):
-        calls_per_report = 1 + math.ceil(jobs / 25) + jobs
+        # the ledger and the current items' BatchGetItem(s), then the history BatchWriteItem(s) and the
+        # current UpdateItems: every call of one new report, which the floor sends again
+        calls_per_report = 1 + math.ceil(jobs / BATCH_GET_SIZE) + math.ceil(jobs / BATCH_WRITE_SIZE) + jobs
         requests_file = BENCH / f"requests-{jobs}.json"
         dynamodb.log()
         run_json(env["ours"], HERE / "warm.py", "ours", path["ours"], FUNCTION.module, str(jobs), "1")
