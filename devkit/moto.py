@@ -8,9 +8,11 @@ endpoint URL stands in for all of them.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import threading
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +21,9 @@ from unittest import mock
 import boto3
 from botocore.config import Config
 from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
@@ -29,6 +34,60 @@ from devkit.template import LOCAL_REGION, LocalTemplate
 # and runs them in parallel: a 100-job report's 104 calls would outlast 2 s while they queue
 # (docs/design.md, "Local run"). The local stack and the sam local tests set it.
 LOCAL_READ_TIMEOUT_S = 20
+
+# moto (5.2.5) deep-copies every table a TransactWriteItems writes before it applies it, to put the
+# copy back if a write's condition fails: the whole table, with every stream record it ever wrote,
+# so that each transaction took longer as a local run went on (0.37 s at 5,000 items; the events
+# function counts each change of a job with one). Here the copy a transaction takes holds its own
+# items deep and the others by reference (a transaction changes only its own items), and the stream
+# records written so far (which never change). Put back after a failed condition, the copy is the
+# table as it was, as moto's would be; like moto's it is a new table object, so a stream reader
+# follows sequence numbers, not a shard iterator (devkit/streams.py, localapi/streams.py).
+_WRITTEN = threading.local()  # the keys the running transaction writes, by table name
+_moto_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    keys: dict[str, list[dict[str, Any]]] = {}
+    for item in transact_items:
+        for op in item.values():
+            if isinstance(op, dict) and op.get("TableName") in self.tables:
+                table = self.tables[op["TableName"]]
+                key = op.get("Key") or {name: op.get("Item", {}).get(name) for name in table.table_key_attrs}
+                keys.setdefault(op["TableName"], []).append(key)
+    _WRITTEN.keys = keys
+    try:
+        _moto_transact_write_items(self, transact_items)
+    finally:
+        _WRITTEN.keys = None
+
+
+def _table_deepcopy(self: Table, memo: dict[int, Any]) -> Table:
+    written = (getattr(_WRITTEN, "keys", None) or {}).get(self.name)
+    if written is None:  # any other deep copy: as copy.deepcopy makes it of a plain object
+        reduced = self.__reduce_ex__(4)
+        return copy._reconstruct(self, memo, *reduced)  # type: ignore[attr-defined,no-any-return]
+    twin = copy.copy(self)
+    twin.items = defaultdict(dict)
+    for hash_value, held in self.items.items():
+        twin.items[hash_value] = dict(held) if self.has_range_key else held
+    for key in written:
+        hash_value = DynamoType(key[self.hash_key_attr])
+        if self.has_range_key:
+            range_value = DynamoType(key[self.range_key_attr])
+            if range_value in self.items.get(hash_value, {}):
+                twin.items[hash_value][range_value] = copy.deepcopy(self.items[hash_value][range_value], memo)
+        elif hash_value in self.items:
+            twin.items[hash_value] = copy.deepcopy(self.items[hash_value], memo)
+    if self.stream_shard is not None:
+        twin.stream_shard = copy.copy(self.stream_shard)
+        twin.stream_shard.items = list(self.stream_shard.items)
+        twin.stream_shard.table = twin
+    return twin
+
+
+DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+Table.__deepcopy__ = _table_deepcopy  # type: ignore[attr-defined]
 
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

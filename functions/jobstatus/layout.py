@@ -19,6 +19,7 @@ digits because its maximum, 2^53, has 16. docs/design.md explains the indexes.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from jobstatus.lifecycle import ACTIVE_CATEGORIES
@@ -54,6 +55,13 @@ def sent_job(history: dict[str, Any]) -> dict[str, Any]:
     job = {name: history[name] for name in KNOWN_FIELDS if name in history}
     job.update(history.get("extra") or {})
     return job
+
+
+def status_since(current: Mapping[str, Any]) -> int:
+    """When a job's current status began: the create_time of the report that opened its run. A current
+    item written before runs were kept carries none: its own create_time, as its next report treats it
+    (a change, which opens a run)."""
+    return int(current.get("status_since", current["create_time"]))
 
 
 def current_key(pk: str) -> dict[str, dict[str, str]]:

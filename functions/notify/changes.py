@@ -70,7 +70,7 @@ def events_of(old: Image | None, new: Image | None, *, silent_after_minutes: int
             "previous_status": previous,
             "previous_category": None if previous is None else lifecycle.category_of(previous),
             "create_time": new["create_time"],
-            "status_since": new["status_since"],
+            "status_since": layout.status_since(new),
             "reported_at": _reported_at(new),
             "message_id": new["message_id"],
         }

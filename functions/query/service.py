@@ -88,7 +88,7 @@ class JobQueries:
             "status": record["status"],
             "category": category,
             "create_time": record["create_time"],
-            "status_since": record["status_since"],
+            "status_since": layout.status_since(record),
             "reported_at": reported_at,
             "message_id": record["message_id"],
             "silent": since is not None,

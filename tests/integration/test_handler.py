@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from devkit.moto import SerializedClient
 from jobstatus import layout
 from jobstatus.lifecycle import status_rank
 from tests.support import (
@@ -175,9 +176,10 @@ def test_only_the_newest_status_of_a_job_in_one_report_updates_current(handler, 
 
 # --- requests that interleave ---------------------------------------------------------------
 # A second request runs to its end at a chosen point of the first one's writes: the outcome is decided
-# by DynamoDB's conditional writes, never by what a request read before. (moto, in process or as the
-# local stack's server, applies each write atomically, as DynamoDB does: racing many requests at once
-# against it proves no more than these.)
+# by DynamoDB's conditional writes, never by what a request read before. (moto applies a call
+# atomically, as DynamoDB does, only one call at a time: its server in the local stack runs them so,
+# and here a SerializedClient does; a reader could otherwise see an item moto is still writing.
+# Racing many requests at once against it proves no more than these.)
 
 POINTS = {
     "before its ledger write": ("update_item", 0),  # a report's first update_item is the ledger's claim
@@ -210,7 +212,8 @@ def keys(ddb: Any, project: str) -> list[tuple[str, str]]:
 def test_the_same_report_arriving_while_it_is_being_stored_is_a_replay_and_stores_it_once(reporter, ddb, point):
     body = report(job(job_id=1), job(job_id=2, status="job_finish"), job(job_id=None), message_id="same")
     assert reporter()(event(body, project="alone"))["statusCode"] == 200
-    race = Interleaved(ddb, point, lambda: reporter()(event(body, project="twice")))
+    one_at_a_time = SerializedClient(ddb)  # moto in process applies a call atomically only alone
+    race = Interleaved(one_at_a_time, point, lambda: reporter(client=one_at_a_time)(event(body, project="twice")))
     first = reporter(client=race.client)(event(body, project="twice"))
     # Both are stored answers, and exactly one of them is the replay of the other
     assert (first["statusCode"], race.second["statusCode"]) == (200, 200)
@@ -225,7 +228,8 @@ def test_the_same_report_arriving_while_it_is_being_stored_is_a_replay_and_store
 @pytest.mark.parametrize("point", POINTS.values(), ids=POINTS.keys())
 def test_two_payloads_racing_for_one_message_id_have_one_winner_and_the_other_writes_nothing(reporter, ddb, point):
     ours, theirs = report(job(job_id=100), message_id="contested"), report(job(job_id=200), message_id="contested")
-    race = Interleaved(ddb, point, lambda: reporter()(event(theirs, project="contest")))
+    one_at_a_time = SerializedClient(ddb)
+    race = Interleaved(one_at_a_time, point, lambda: reporter(client=one_at_a_time)(event(theirs, project="contest")))
     first = reporter(client=race.client)(event(ours, project="contest"))
     # The first to claim the message_id wins: the second one if it got in before our claim, else ours
     second_won = point == POINTS["before its ledger write"]

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from devkit import handlers
 from devkit.capacity import Meter
 from jobstatus import layout, lifecycle
-from tests.support import JOB_TABLE, PROJECT, TEMPLATE, deserialize, job, report, scan
+from tests.support import JOB_TABLE, PROJECT, TEMPLATE, deserialize, job, load_event, report, scan
 from tests.support.clients import FaultyClient
 from tests.support.gateway import event, get_event
 
@@ -189,6 +189,37 @@ def test_status_since_is_on_the_read_routes_and_the_status_change_event(send, dd
     assert consumer()(stream.batch()) == {"batchItemFailures": []}
     (changed,) = [e["detail"] for e in bus.received()]  # the heartbeat published nothing
     assert (changed["status"], changed["status_since"]) == ("job_running", 1)
+
+
+def test_an_item_written_before_runs_were_kept_is_read_published_and_reported_on(
+    send, ddb, reader, stream, consumer, bus, sweeper, clock
+):
+    # Given a current item as the release before wrote it: no run, no status_since
+    send(report(job(job_id=1, create_time=5)))
+    ddb.update_item(
+        TableName=JOB_TABLE,
+        Key=layout.current_key(layout.job_pk(PROJECT, 1)),
+        UpdateExpression="REMOVE #r, #s",
+        ExpressionAttributeNames={"#r": "run", "#s": "status_since"},
+    )
+    stream.batch()
+    # Then it reads with its own create_time as status_since
+    answer = json.loads(reader()(get_event(f"/v1/{PROJECT}/edgesrv/jobs/1"))["body"])["job"]
+    assert answer["status_since"] == 5
+    # And the stream records of it publish: its silence, its next report (a change, opening a run)
+    clock.advance(3600)
+    assert sweeper()({})["marked"] == 1
+    send(report(job(job_id=1, status="job_finish", create_time=6)))
+    assert consumer()(stream.batch()) == {"batchItemFailures": []}
+    published = [(e["detail-type"], e["detail"].get("status_since")) for e in bus.received()]
+    assert published == [("Job Went Silent", None), ("Job Resumed", None), ("Job Status Changed", 6)]
+    assert current(ddb, 1)["status_since"] == 6
+    # And a status change the release before wrote, still in the stream when this one is deployed
+    record = load_event("notify/status-changed.json")
+    assert "status_since" not in record["Records"][0]["dynamodb"]["NewImage"]
+    assert consumer()(record) == {"batchItemFailures": []}
+    (changed,) = [e["detail"] for e in bus.received()]
+    assert changed["status_since"] == changed["create_time"]
 
 
 STATUSES = ["job_running", "job_finish", "job_init"]
