@@ -224,15 +224,23 @@ def _utf8(text: str, path: str) -> bytes:
 def _check_storable(report: JobReport) -> None:
     """Refuse, naming the field, what DynamoDB would reject later (a 500, or a half-written report)."""
     _utf8(report.message_id, "message_id")
-    for name, value in (report.model_extra or {}).items():
-        _check_value(value, name, 2)  # report extras are kept under the ledger's `extra` map
+    _check_extras(report.model_extra, "body", "")  # report extras are kept under the ledger's `extra` map
     for index, job in enumerate(report.jobs):
         for name in ("exceptions", "metrics", "plan"):
             value = getattr(job, name)
             if value is not None:
                 _check_value(value, f"jobs[{index}].{name}", 1)
-        for name, value in (job.model_extra or {}).items():
-            _check_value(value, f"jobs[{index}].{name}", 2)  # job extras live under `extra`
+        _check_extras(job.model_extra, f"jobs[{index}]", f"jobs[{index}].")  # job extras live under `extra`
+
+
+def _check_extras(extras: dict[str, Any] | None, where: str, prefix: str) -> None:
+    """Fields beyond the contract's: their names are the keys of an `extra` map, so an empty name
+    cannot be stored, as an empty key of any object cannot (moto stores one, and then streams a record
+    that no SDK parses). A name that is not valid Unicode is refused when the job is parsed."""
+    for name, value in (extras or {}).items():
+        if not name:
+            raise InvalidRequest(f"{where}: a field with an empty name cannot be stored")
+        _check_value(value, prefix + name, 2)
 
 
 def _check_value(value: Any, path: str, depth: int) -> None:

@@ -151,6 +151,8 @@ CASES = [
         "jobs[0].metrics.n",
     ),
     Case("empty key in an object", with_job(exceptions={"": "x"}), "jobs[0].exceptions"),
+    Case("job field with an empty name", with_job(**{"": []}), "jobs[0]: a field with an empty name"),
+    Case("report field with an empty name", body(**{"": None}), "body: a field with an empty name"),
     # control characters, invalid UTF-8 and Unicode
     Case("newline in message_id", body(message_id="a\nb"), "message_id"),
     Case("NUL in message_id", body(message_id="a\x00b"), "message_id"),
@@ -164,6 +166,11 @@ CASES = [
         "unpaired surrogate in message_id",
         b'{"jobs":[{"status":"s","create_time":1}],"message_id":"\\ud800"}',
         "message_id",
+    ),
+    Case(
+        "unpaired surrogate in a job field's name",
+        b'{"jobs":[{"status":"s","create_time":1,"\\ud800":1}],"message_id":"m"}',
+        "jobs[0]",
     ),
     Case(
         "unpaired surrogate in plan",
