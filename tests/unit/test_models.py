@@ -11,8 +11,11 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from devkit.capacity import write_units
+from jobstatus import jsonvalue
 from jobstatus.dynamodb import item_size
 from jobstatus.errors import InvalidRequest, ServiceError
 from jobstatus.http import ERRORS
@@ -173,6 +176,25 @@ def test_canonical_tells_text_from_object():
 def test_canonical_is_compact_sorted_json():
     text = canonical({"b": [1, Decimal("2.5"), None, True], "a": "é"})
     assert text == '{"a":"é","b":[1,2.5,null,true]}'
+
+
+# JSON values as a parsed report holds them: integers, exact Decimals (fractions), any Unicode text
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.decimals(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(exclude_categories=["Cs"])),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+def test_the_fast_encoder_writes_what_the_plain_one_writes(value: Any):
+    # json's C encoder serves the values it can write; the plain recursive writer is the definition
+    assert canonical(value) == jsonvalue._written(value, sort_keys=True)
+    assert jsonvalue.dumps(value) == jsonvalue._written(value, sort_keys=False)
 
 
 @pytest.mark.parametrize(
