@@ -11,7 +11,10 @@ import os
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-logger = Logger()
+# Powertools takes any POWERTOOLS_LOGGER_SAMPLE_RATE text as sampling on, "0" (the template's
+# default) included, and then resets the log level on every warm invocation: logging clears the
+# level cache of every logger botocore made. As a number, 0 is off.
+logger = Logger(sampling_rate=float(os.environ.get("POWERTOOLS_LOGGER_SAMPLE_RATE") or 0))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "EdgeJobReport")
 
 
