@@ -38,6 +38,7 @@ WRITERS = 32
 # and its change event far below EventBridge's 256 KB entry limit.
 # https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
 INLINE_EXCEPTIONS_BYTES = 32 * 1024
+LEDGER_ATTRIBUTES_BYTES = 2048  # a ledger item's attributes besides `extra`, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,13 @@ class JobStatusStore:
         writes = Writes(payload_hash=payload_hash, project_id=project_id, message_id=message_id)
         if report_extra:
             writes.ledger_extra = {"extra": serialize(report_extra)}
+            # The ledger item's other attributes take under 2 KB (message_id and topic at their limits).
+            if item_size(writes.ledger_extra) + LEDGER_ATTRIBUTES_BYTES > MAX_ITEM_BYTES:
+                biggest = max(report_extra, key=lambda n: item_size({n: serialize(report_extra[n])}))
+                raise PayloadTooLarge(
+                    f"{biggest}: the report's fields beyond the contract's are {item_size(writes.ledger_extra)} "
+                    f"bytes stored, over what DynamoDB's {MAX_ITEM_BYTES}-byte item limit leaves them"
+                )
         by_job: dict[int, list[tuple[Status, Item, dict[str, Any]]]] = {}
         seen: set[tuple[str, str]] = set()
         for job in jobs:

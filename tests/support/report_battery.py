@@ -203,6 +203,7 @@ CASES = [
         413,
         "DLI.0009",
     ),
+    Case("report field larger than an item", body(debug="d" * 410_000), "debug", 413, "DLI.0009"),
     # duplicate keys
     Case(
         "duplicate top-level key",
