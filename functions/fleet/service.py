@@ -22,18 +22,21 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from fleet.store import FleetStore
 from jobstatus import layout
 from jobstatus.fleet import Counted, Summary, deltas, marker_state, summarize
+from jobstatus.fleet import names as reason_names
 from jobstatus.observability import metrics
 
 COUNTERS = ("jobs", "silent", "c#", "s#", "r#")
 # Records still on their way through the stream look like drift: measured again after this pause. The
 # events function's batching window is at most a few seconds; 30 s leaves room for a retry.
 SETTLE_S = 30.0
+MARKER_ROUNDS = 3
 
 
 @dataclass
@@ -102,54 +105,74 @@ class Fleet:
         result = Audit(project_id)
         drifted = []
         for shard in range(layout.CATEGORY_SHARDS):
-            drift, actual = self._drift(project_id, shard)
+            drift, actual, kept = self._drift(project_id, shard)
             result.jobs += len(actual)
             if drift:
                 drifted.append(shard)
+            elif repair:
+                self._drop_zeros(project_id, shard, kept)
         if drifted and self._settle_s:
             self._sleep(self._settle_s)  # records on their way through the stream are not drift
         for shard in drifted:
-            drift, actual = self._drift(project_id, shard)
+            drift, actual, _ = self._drift(project_id, shard)
             found = sum(abs(v) for v in drift.values())
             result.drift += found
             if repair and found:
                 self._repair(project_id, shard, actual, result)
-                drift, _ = self._drift(project_id, shard)
+                drift, _, _ = self._drift(project_id, shard)
             result.drift_after += sum(abs(v) for v in drift.values())
         return result
 
     def _repair(self, project_id: str, shard: int, actual: dict[str, Counted | None], result: Audit) -> None:
-        markers = self._store.markers(list(actual))
-        for pk, state in actual.items():
-            marker = markers.get(pk)
-            if marker_state(marker) != state and self._store.counters.repair(pk, marker, state):
-                result.markers_repaired += 1
-        left, _ = self._drift(project_id, shard)
-        shard_pk = layout.summary_pk(project_id, shard)
+        # Each job whose marker says other than its current item is counted anew. The markers are read
+        # after the current items, so a job counted by the stream in between looks wrong for a moment
+        # and is set back: the items are read again, until a round finds every marker right.
+        for _ in range(MARKER_ROUNDS):
+            markers = self._store.markers(list(actual))
+            wrong = {pk: state for pk, state in actual.items() if marker_state(markers.get(pk)) != state}
+            if not wrong:
+                break
+            for pk, state in wrong.items():
+                if self._store.counters.repair(pk, markers.get(pk), state):
+                    result.markers_repaired += 1
+            _, actual, _ = self._drift(project_id, shard)
+        # What the markers do not explain (a counter edited by hand) is added only where it holds still
+        # over a pause: a job changing right now, its record on its way, looks the same for a moment,
+        # and its record would then count it again.
+        left, _, _ = self._drift(project_id, shard)
         if left:
-            self._store.add(shard_pk, left)
-            result.counters_repaired += len(left)
-        counters = self._store.shard(project_id, shard)
+            if self._settle_s:
+                self._sleep(self._settle_s)
+            again, recounted, _ = self._drift(project_id, shard)
+            left = {name: n for name, n in left.items() if again.get(name) == n}
+            if left:
+                strings: dict[str, str] = {}
+                for state in recounted.values():
+                    strings |= reason_names(state)
+                wanted = {name: text for name, text in strings.items() if "r#" + name[2:] in left}
+                self._store.add(layout.summary_pk(project_id, shard), left, wanted)
+                result.counters_repaired += len(left)
+        self._drop_zeros(project_id, shard, self._store.shard(project_id, shard))
+
+    def _drop_zeros(self, project_id: str, shard: int, counters: dict[str, Any]) -> None:
+        """Remove a shard's counters that fell to 0, and their reasons' strings: every reason ever
+        counted would otherwise stay, until the item outgrew DynamoDB's 400 KB."""
         zeros = [name for name, value in counters.items() if name.startswith(COUNTERS[2:]) and value == 0]
         if zeros:
-            self._store.drop_zeros(shard_pk, zeros)
+            self._store.drop_zeros(layout.summary_pk(project_id, shard), zeros)
 
-    def _drift(self, project_id: str, shard: int) -> tuple[dict[str, int], dict[str, Counted | None]]:
-        """(what a summary shard's counters lack against a recount of its jobs, by counter; each job's count)."""
+    def _drift(self, project_id: str, shard: int) -> tuple[dict[str, int], dict[str, Counted | None], dict[str, Any]]:
+        """(what a summary shard's counters lack against a recount of its jobs, by counter; each job's
+        count; the shard's item as read)."""
         actual = {
             str(item["pk"]): self._store.counters.counted(item) for item in self._store.currents(project_id, shard)
         }
         recount: Counter[str] = Counter()
         for state in actual.values():
             recount.update(deltas(None, state))
-        kept = Counter(
-            {
-                name: int(value)
-                for name, value in self._store.shard(project_id, shard).items()
-                if name.startswith(COUNTERS)
-            }
-        )
+        held = self._store.shard(project_id, shard)
+        kept = Counter({name: int(value) for name, value in held.items() if name.startswith(COUNTERS)})
         drift = {
             name: recount[name] - kept[name] for name in recount.keys() | kept.keys() if recount[name] != kept[name]
         }
-        return drift, actual
+        return drift, actual, held

@@ -9,11 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from jobstatus import layout
-from jobstatus.dynamodb import Item, values
+from jobstatus.dynamodb import Item, chunked, values
 from jobstatus.errors import DependencyUnavailable
 from jobstatus.fleet import Counters, counter_update
 
 WORKERS = 16
+# Counters at zero removed by one update: 25 keep its expressions far inside DynamoDB's limits (4 KB
+# each, 300 operators), and moto's parser (it recurses once per AND).
+ZEROS_PER_UPDATE = 25
 Record = dict[str, Any]
 
 
@@ -70,19 +73,22 @@ class FleetStore:
         """The count markers of these jobs (their pks), as items; absent ones left out."""
         return {item["pk"]["S"]: item for item in self._read([layout.counted_key(pk) for pk in pks])}
 
-    def add(self, shard_pk: str, change: dict[str, int]) -> None:
-        """Add to a summary shard's counters what a recount found them to lack (or to have too many)."""
-        self._jobs.call("update_item", **counter_update(shard_pk, change, {})["Update"])
+    def add(self, shard_pk: str, change: dict[str, int], reason_names: dict[str, str]) -> None:
+        """Add to a summary shard's counters what a recount found them to lack (or to have too many),
+        with the strings of the reasons it adds."""
+        self._jobs.call("update_item", **counter_update(shard_pk, change, reason_names)["Update"])
 
     def drop_zeros(self, shard_pk: str, counters: Sequence[str]) -> None:
-        """Remove counters that fell to 0 (and their reasons' strings), unless one moved meanwhile."""
-        names = {f"#c{i}": name for i, name in enumerate(counters)}
-        names |= {f"#n{i}": "n#" + name[2:] for i, name in enumerate(counters) if name.startswith("r#")}
-        self._jobs.write(
-            "update_item",
-            Key={"pk": {"S": shard_pk}, "sk": {"S": layout.SUMMARY_SK}},
-            UpdateExpression="REMOVE " + ", ".join(names),
-            ConditionExpression=" AND ".join(f"#c{i} = :zero" for i in range(len(counters))),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={":zero": {"N": "0"}},
-        )
+        """Remove counters that fell to 0 (and their reasons' strings), unless one moved meanwhile; in
+        updates of ZEROS_PER_UPDATE counters, each expression well under DynamoDB's 4 KB."""
+        for chunk in chunked(counters, ZEROS_PER_UPDATE):
+            names = {f"#c{i}": name for i, name in enumerate(chunk)}
+            names |= {f"#n{i}": "n#" + name[2:] for i, name in enumerate(chunk) if name.startswith("r#")}
+            self._jobs.write(
+                "update_item",
+                Key={"pk": {"S": shard_pk}, "sk": {"S": layout.SUMMARY_SK}},
+                UpdateExpression="REMOVE " + ", ".join(names),
+                ConditionExpression=" AND ".join(f"#c{i} = :zero" for i in range(len(chunk))),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":zero": {"N": "0"}},
+            )

@@ -52,12 +52,21 @@ class Counted:
         return cls(category, status, silent, tuple(reason) if reason is not None else None)
 
 
+# A reason is counted by the first characters of its strings: the job's marker and the summary shard
+# hold them, and nothing else bounds them (an exceptions object may be 400 KB of one error_type).
+REASON_CHARS = 256
+
+
 def reason_of(exceptions: Any) -> Reason:
-    """The failure reason an exceptions value gives: its error_type and error_id strings, else None."""
+    """The failure reason an exceptions value gives: its error_type and error_id strings (their first
+    REASON_CHARS characters), else None."""
     if not isinstance(exceptions, Mapping):
         return None, None
     kind, code = exceptions.get("error_type"), exceptions.get("error_id")
-    return (kind if isinstance(kind, str) else None, code if isinstance(code, str) else None)
+    return (
+        kind[:REASON_CHARS] if isinstance(kind, str) else None,
+        code[:REASON_CHARS] if isinstance(code, str) else None,
+    )
 
 
 def counted(current: Mapping[str, Any], silent_after_minutes: int, exceptions: Any = None) -> Counted:
@@ -130,7 +139,10 @@ def summarize(items: Iterable[Mapping[str, Any]], *, limit: int) -> Summary:
             elif name.startswith("n#"):
                 kind, code = json.loads(value)
                 reasons[name[2:]] = (kind, code)
-    grouped = [(reasons[name[2:]], n) for name, n in totals.items() if name.startswith("r#") and n > 0]
+    # (a reason counter whose strings are missing, which only a hand edit leaves, is not listed)
+    grouped = [
+        (reasons[name[2:]], n) for name, n in totals.items() if name.startswith("r#") and n > 0 and name[2:] in reasons
+    ]
     grouped.sort(key=lambda entry: (-entry[1], _last(entry[0][0]), _last(entry[0][1])))
     return Summary(
         jobs=totals["jobs"],

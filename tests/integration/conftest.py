@@ -179,10 +179,13 @@ def sweeper(ddb: Any, clock: Clock) -> Callable[..., Invoke]:
 def fleet(ddb: Any) -> Callable[..., Fleet]:
     """The fleet function's recount and metrics (FleetFunction) on moto, without its settle pause."""
 
-    def make(silent_after_minutes: int = 30) -> Fleet:
+    def make(
+        silent_after_minutes: int = 30, dynamodb: Any = None, sleep: Callable[[float], None] = lambda s: None
+    ) -> Fleet:
         overrides = {"SILENT_AFTER_MINUTES": str(silent_after_minutes)}
         settings = FleetSettings.from_env(handlers.environment(TEMPLATE, FLEET_FUNCTION, overrides))
-        return build_fleet(settings, dynamodb=recorded(FLEET_FUNCTION, "dynamodb"), sleep=lambda s: None)
+        client = dynamodb if dynamodb is not None else recorded(FLEET_FUNCTION, "dynamodb")
+        return build_fleet(settings, dynamodb=client, sleep=sleep)
 
     return make
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devkit.moto import SerializedClient
-from jobstatus import lifecycle
+from jobstatus import layout, lifecycle
 from tests.support import (
     EVENTS_FUNCTION,
     FLEET_FUNCTION,
@@ -361,6 +361,117 @@ def test_the_recount_finds_drift_repairs_it_and_finds_none_after(reporter, drain
     send(event(report(job(job_id=1, status="job_running", create_time=3))))
     drain()
     assert summary() == recount(ddb, PROJECT)
+
+
+class ChangesWhileMarkersAreRead:
+    """A client on which job 1 finishes just before the recount first reads the markers; with `drain`,
+    the stream counts it at once, without, its record stays on the way."""
+
+    def __init__(self, client: Any, send: Callable[..., Any], drain: Callable[[], None] | None) -> None:
+        self._client, self._send, self._drain, self.moved = client, send, drain, False
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._client, name)
+        if name != "batch_get_item":
+            return call
+
+        def batch_get_item(**request: Any) -> Any:
+            keys = [k for asked in request["RequestItems"].values() for k in asked["Keys"]]
+            if not self.moved and any(k["sk"]["S"] == layout.COUNTED_SK for k in keys):
+                self.moved = True
+                self._send(event(report(job(job_id=1, status="job_finish", create_time=3))))
+                if self._drain is not None:
+                    self._drain()
+            return call(**request)
+
+        return batch_get_item
+
+
+def test_a_job_counted_between_the_recounts_two_reads_is_repaired_to_what_it_is_now(
+    reporter, drain, stream, summary, ddb, fleet
+):
+    send = reporter()
+    send(event(report(job(job_id=1, create_time=1))))
+    drain()
+    send(event(report(job(job_id=1, status="job_submit_fail", exceptions=SUBMIT, create_time=2))))
+    stream.batch()  # lost: job 1 still counted running, the drift the recount repairs
+
+    client = ChangesWhileMarkersAreRead(recorded(FLEET_FUNCTION, "dynamodb"), send, drain)
+    repaired = fleet(dynamodb=client).audit(PROJECT, repair=True)
+    assert client.moved
+    assert repaired.drift_after == 0
+    assert summary() == recount(ddb, PROJECT)
+    # and the marker says what the counters say: the job's next change counts from it
+    send(event(report(job(job_id=1, status="job_running", create_time=4))))
+    drain()
+    assert summary() == recount(ddb, PROJECT)
+    assert fleet().audit(PROJECT, repair=False).drift == 0
+
+
+def test_what_the_markers_do_not_explain_is_added_only_if_it_holds_still(reporter, drain, stream, summary, ddb, fleet):
+    send = reporter()
+    send(event(report(job(job_id=1, create_time=1))))
+    drain()
+    add_to_counter(ddb, PROJECT, 1, "c#canceled", 2)  # drift no marker explains: held still, repaired
+    # job 1 finishes as the recount reads the markers, and its record is on its way until the pause
+    client = ChangesWhileMarkersAreRead(recorded(FLEET_FUNCTION, "dynamodb"), send, None)
+    repaired = fleet(dynamodb=client, sleep=lambda s: drain()).audit(PROJECT, repair=True)
+    assert client.moved
+    assert (repaired.markers_repaired, repaired.counters_repaired, repaired.drift_after) == (0, 1, 0)
+    assert summary() == recount(ddb, PROJECT)  # job 1 counted once, by its record
+
+
+def test_a_reason_counter_repaired_by_the_recount_carries_its_strings(reporter, drain, summary, ddb, fleet):
+    send = reporter()
+    send(event(report(job(job_id=1, status="job_submit_fail", exceptions=SUBMIT, create_time=1))))
+    drain()
+    # a hand edit removes the reason's counter and its strings: the markers still agree with the jobs
+    shard = {"pk": {"S": layout.summary_pk(PROJECT, layout.category_shard(1))}, "sk": {"S": layout.SUMMARY_SK}}
+    held = ddb.get_item(TableName=JOB_TABLE, Key=shard)["Item"]
+    reason = [name for name in held if name.startswith(("r#", "n#"))]
+    ddb.update_item(
+        TableName=JOB_TABLE,
+        Key=shard,
+        UpdateExpression="REMOVE " + ", ".join(f"#a{i}" for i in range(len(reason))),
+        ExpressionAttributeNames={f"#a{i}": name for i, name in enumerate(reason)},
+    )
+    assert summary()["failure_reasons"] == []  # listed only with its strings, never a 500
+    repaired = fleet().audit(PROJECT, repair=True)
+    assert (repaired.drift, repaired.markers_repaired, repaired.counters_repaired, repaired.drift_after) == (1, 0, 1, 0)
+    assert summary() == recount(ddb, PROJECT)
+    submit = {"error_type": "JOB_SUBMIT_EXCEPTION", "error_id": "Agent.51000", "jobs": 1}
+    assert summary()["failure_reasons"] == [submit]
+
+
+def test_the_recount_removes_counters_at_zero_where_nothing_drifted(reporter, drain, summary, ddb, fleet):
+    send = reporter()
+    send(event(report(job(job_id=1, status="job_submit_fail", exceptions=SUBMIT, create_time=1))))
+    drain()
+    send(event(report(job(job_id=1, status="job_running", create_time=2))))
+    drain()
+    # 250 more counters at zero, as reasons seen once over months leave them: more than one update's
+    # expression may name within DynamoDB's 4 KB
+    for i in range(250):
+        add_to_counter(ddb, PROJECT, 1, f"r#{i:016x}", 0)
+    assert fleet().audit(PROJECT, repair=False).drift == 0
+    client = FaultyClient(recorded(FLEET_FUNCTION, "dynamodb"))
+    assert fleet(dynamodb=client).audit(PROJECT, repair=True).drift_after == 0
+    expressions = [r[key] for _, r in client.calls for key in ("UpdateExpression", "ConditionExpression") if key in r]
+    assert len(expressions) >= 4  # one update per 25 of the 252 counters at zero, expression and condition
+    assert max(map(len, expressions)) < 4096  # DynamoDB's limit; moto has none
+    (item,) = summary_items(ddb)
+    assert not [name for name in item if name.startswith(("r#", "n#", "s#job_submit_fail", "c#failed"))]
+    assert summary() == recount(ddb, PROJECT)
+
+
+def test_a_reason_is_counted_by_the_first_256_characters_of_its_strings(reporter, drain, summary, ddb, fleet):
+    # an error_type of 40,000 characters (exceptions over 32 KB are kept in the history item only)
+    long = {"error_type": "E" * 40_000, "error_id": "\u4e2d" * 300}
+    send = reporter()
+    send(event(report(job(job_id=1, status="job_submit_fail", exceptions=long, create_time=1))))
+    drain()
+    assert summary()["failure_reasons"] == [{"error_type": "E" * 256, "error_id": "\u4e2d" * 256, "jobs": 1}]
+    assert fleet().audit(PROJECT, repair=False).drift == 0
 
 
 def test_the_daily_run_recounts_every_project_and_the_command_says_drift_by_exit_code(
