@@ -47,13 +47,23 @@ def build_handler(
     @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if event.get("task") == "audit":  # every day: recount every project, repair what drifted
-            audits = [fleet.audit(project_id, repair=True) for project_id in fleet.projects()]
+            audits, failed = [], []
+            for project_id in fleet.projects():
+                try:
+                    audits.append(fleet.audit(project_id, repair=True))
+                except Exception:  # noqa: BLE001 - one project's fault must not leave the projects after it unaudited
+                    logger.exception("summary audit failed", extra={"project_id": project_id})
+                    failed.append(project_id)
             count("SummaryDrift", sum(a.drift for a in audits))
             count("SummaryDriftAfterRepair", sum(a.drift_after for a in audits))
             for audit in audits:
                 if audit.drift:
                     logger.warning("summary drift repaired", extra=asdict(audit))
-            logger.info("summary audit", extra={"projects": len(audits)})
+            logger.info("summary audit", extra={"projects": len(audits), "failed": len(failed)})
+            if failed:  # the invocation fails, so that FleetErrors tells
+                raise RuntimeError(
+                    f"the summary audit failed for {len(failed)} of {len(audits) + len(failed)} projects"
+                )
             return {"projects": len(audits), "drift": sum(a.drift for a in audits)}
         projects = fleet.publish()  # every minute: the fleet's gauges
         return {"projects": projects}

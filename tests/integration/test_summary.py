@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from fleet.__main__ import main
+from fleet.service import Fleet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -490,6 +491,30 @@ def test_the_daily_run_recounts_every_project_and_the_command_says_drift_by_exit
     assert {(line["project_id"], line["drift"]) for line in lines} == {(PROJECT, 0), (OTHER, 3)}
     assert fleet_handler({"task": "audit"}) == {"projects": 2, "drift": 3}  # and repaired
     assert main(["audit", "--project", OTHER, "--table", JOB_TABLE, "--settle", "0"]) == 0
+
+
+def test_a_project_whose_audit_fails_leaves_the_others_audited_and_the_run_failed(
+    reporter, drain, stream, fleet_handler, monkeypatch
+):
+    send = reporter()
+    send(event(report(job(job_id=1)), project=PROJECT))
+    send(event(report(job(job_id=1)), project=OTHER))
+    drain()
+    send(event(report(job(job_id=2)), project=PROJECT))
+    stream.batch()  # lost: PROJECT drifted
+    audit = Fleet.audit
+    assert sorted((OTHER, PROJECT)) == [OTHER, PROJECT]  # OTHER is audited first
+
+    def failing(self: Fleet, project_id: str, *, repair: bool) -> Any:
+        if project_id == OTHER:
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": "refused"}}, "UpdateItem")
+        return audit(self, project_id, repair=repair)
+
+    monkeypatch.setattr(Fleet, "audit", failing)
+    with pytest.raises(RuntimeError, match="failed for 1 of 2 projects"):
+        fleet_handler({"task": "audit"})
+    monkeypatch.setattr(Fleet, "audit", audit)
+    assert fleet_handler({"task": "audit"}) == {"projects": 2, "drift": 0}  # PROJECT was repaired the first time
 
 
 def test_the_fleet_metrics_match_the_summaries_and_the_dashboard(
