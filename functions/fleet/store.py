@@ -67,7 +67,10 @@ class FleetStore:
             ExpressionAttributeNames={"#ipk": f"{layout.CATEGORY_INDEX}pk"},
             ExpressionAttributeValues={":p": {"S": layout.category_index_pk(project_id, shard)}},
         )
-        return [values(item) for item in self._read([layout.current_key(e["pk"]["S"]) for e in entries])]
+        # A job that moves in the index while it is paged can be listed twice, and BatchGetItem refuses
+        # a request that names a key twice.
+        pks = dict.fromkeys(e["pk"]["S"] for e in entries)
+        return [values(item) for item in self._read([layout.current_key(pk) for pk in pks])]
 
     def markers(self, pks: Sequence[str]) -> dict[str, Item]:
         """The count markers of these jobs (their pks), as items; absent ones left out."""
