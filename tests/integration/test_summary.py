@@ -458,7 +458,7 @@ def test_the_recount_removes_counters_at_zero_where_nothing_drifted(reporter, dr
     client = FaultyClient(recorded(FLEET_FUNCTION, "dynamodb"))
     assert fleet(dynamodb=client).audit(PROJECT, repair=True).drift_after == 0
     expressions = [r[key] for _, r in client.calls for key in ("UpdateExpression", "ConditionExpression") if key in r]
-    assert len(expressions) >= 4  # one update per 25 of the 252 counters at zero, expression and condition
+    assert len(expressions) == 2 * 11  # 253 counters at zero (250, and the failed job's three), 25 an update
     assert max(map(len, expressions)) < 4096  # DynamoDB's limit; moto has none
     (item,) = summary_items(ddb)
     assert not [name for name in item if name.startswith(("r#", "n#", "s#job_submit_fail", "c#failed"))]
