@@ -118,15 +118,19 @@ class Fleet:
             found = sum(abs(v) for v in drift.values())
             result.drift += found
             if repair and found:
-                self._repair(project_id, shard, actual, result)
+                self._repair(project_id, shard, drift, actual, result)
                 drift, _, _ = self._drift(project_id, shard)
             result.drift_after += sum(abs(v) for v in drift.values())
         return result
 
-    def _repair(self, project_id: str, shard: int, actual: dict[str, Counted | None], result: Audit) -> None:
+    def _repair(
+        self, project_id: str, shard: int, drift: dict[str, int], actual: dict[str, Counted | None], result: Audit
+    ) -> None:
+        """Repair a shard whose counters drifted by `drift` from `actual` (its jobs' counts, as read)."""
         # Each job whose marker says other than its current item is counted anew. The markers are read
         # after the current items, so a job counted by the stream in between looks wrong for a moment
         # and is set back: the items are read again, until a round finds every marker right.
+        left = drift
         for _ in range(MARKER_ROUNDS):
             markers = self._store.markers(list(actual))
             wrong = {pk: state for pk, state in actual.items() if marker_state(markers.get(pk)) != state}
@@ -135,11 +139,10 @@ class Fleet:
             for pk, state in wrong.items():
                 if self._store.counters.repair(pk, markers.get(pk), state):
                     result.markers_repaired += 1
-            _, actual, _ = self._drift(project_id, shard)
+            left, actual, _ = self._drift(project_id, shard)
         # What the markers do not explain (a counter edited by hand) is added only where it holds still
         # over a pause: a job changing right now, its record on its way, looks the same for a moment,
         # and its record would then count it again.
-        left, _, _ = self._drift(project_id, shard)
         if left:
             if self._settle_s:
                 self._sleep(self._settle_s)

@@ -107,14 +107,12 @@ class Table:
             names = {f"#a{i}": name for i, name in enumerate(attributes)}
             request[self.name] |= {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         found: list[Item] = []
-        for attempt in range(BATCH_ATTEMPTS):
+        for _ in self._attempts():
             response = self._batch("batch_get_item", request)
             found += response.get("Responses", {}).get(self.name, [])
             request = response.get("UnprocessedKeys") or {}  # with the projection, as DynamoDB hands it back
             if not request:
                 return found, []
-            if attempt + 1 < BATCH_ATTEMPTS:
-                self._sleep(backoff_s(attempt, BACKOFF_BASE_S, BACKOFF_CAP_S))
         return found, list(request[self.name]["Keys"])
 
     def read_many(
@@ -134,12 +132,10 @@ class Table:
     def write_batch(self, items: list[Item]) -> None:
         """Put up to BATCH_WRITE_SIZE items; DependencyUnavailable unless all landed after BATCH_ATTEMPTS."""
         request: dict[str, Any] = {self.name: [{"PutRequest": {"Item": item}} for item in items]}
-        for attempt in range(BATCH_ATTEMPTS):
+        for _ in self._attempts():
             request = self._batch("batch_write_item", request).get("UnprocessedItems") or {}
             if not request:
                 return
-            if attempt + 1 < BATCH_ATTEMPTS:
-                self._sleep(backoff_s(attempt, BACKOFF_BASE_S, BACKOFF_CAP_S))
         raise DependencyUnavailable("DynamoDB left items unprocessed after retries")
 
     def transact(self, items: list[dict[str, Any]]) -> list[ConditionFailed | None] | None:
@@ -154,7 +150,7 @@ class Table:
             for item in items
             for kind, write in item.items()
         ]
-        for attempt in range(BATCH_ATTEMPTS):
+        for _ in self._attempts():  # a conflict (or a throttled item): the transaction is safe to repeat
             try:
                 self.client.transact_write_items(TransactItems=request)
                 return None
@@ -167,11 +163,16 @@ class Table:
                         ConditionFailed(r.get("Item")) if r.get("Code") == "ConditionalCheckFailed" else None
                         for r in reasons
                     ]
-                if attempt + 1 < BATCH_ATTEMPTS:  # a conflict (or a throttled item): the transaction is safe to repeat
-                    self._sleep(backoff_s(attempt, BACKOFF_BASE_S, BACKOFF_CAP_S))
             except BotoCoreError as exc:
                 raise fault(exc) from exc
         raise DependencyUnavailable("a transaction kept conflicting with others after retries")
+
+    def _attempts(self) -> Iterator[int]:
+        """BATCH_ATTEMPTS attempts, a capped, jittered backoff between two."""
+        for attempt in range(BATCH_ATTEMPTS):
+            if attempt:
+                self._sleep(backoff_s(attempt - 1, BACKOFF_BASE_S, BACKOFF_CAP_S))
+            yield attempt
 
     def _batch(self, operation: str, request: dict[str, Any]) -> Any:
         try:
