@@ -10,7 +10,6 @@ from typing import Any
 
 from jobstatus import layout
 from jobstatus.dynamodb import Item, chunked, values
-from jobstatus.errors import DependencyUnavailable
 from jobstatus.fleet import Counters, counter_update
 
 WORKERS = 16
@@ -35,10 +34,7 @@ class FleetStore:
         self._pool = pool or ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="fleet")
 
     def _read(self, keys: Sequence[Item], *, consistent: bool = True) -> list[Item]:
-        items, unprocessed = self._jobs.read_many(keys, self._pool, consistent=consistent)
-        if unprocessed:
-            raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
-        return items
+        return self._jobs.read_all(keys, self._pool, consistent=consistent)
 
     def summaries(self) -> dict[str, list[Record]]:
         """Every project's summary items, found in their partition of the silence index (eventually

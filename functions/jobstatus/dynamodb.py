@@ -129,6 +129,16 @@ class Table:
             unprocessed += left
         return found, unprocessed
 
+    def read_all(
+        self, keys: Sequence[Item], pool: Executor, attributes: Sequence[str] = (), *, consistent: bool = True
+    ) -> list[Item]:
+        """The items of any number of keys, as read_many reads them; DependencyUnavailable (a 503, or a
+        retried batch) unless every key was answered: an answer must be whole."""
+        items, unprocessed = self.read_many(keys, pool, attributes, consistent=consistent)
+        if unprocessed:
+            raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
+        return items
+
     def write_batch(self, items: list[Item]) -> None:
         """Put up to BATCH_WRITE_SIZE items; DependencyUnavailable unless all landed after BATCH_ATTEMPTS."""
         request: dict[str, Any] = {self.name: [{"PutRequest": {"Item": item}} for item in items]}

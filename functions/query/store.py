@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 from jobstatus import layout
 from jobstatus.dynamodb import Item, Table, in_parallel, values
-from jobstatus.errors import DependencyUnavailable
 
 READERS = 16  # parallel calls: one per shard of a category
 T = TypeVar("T")
@@ -66,9 +65,7 @@ class JobReads:
 
     def currents(self, pks: Iterable[str]) -> dict[str, Record]:
         """The current items of these pks (absent ones left out), all at once."""
-        items, unprocessed = self._jobs.read_many([layout.current_key(pk) for pk in dict.fromkeys(pks)], self._pool)
-        if unprocessed:  # a page must be whole: the caller retries (503)
-            raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
+        items = self._jobs.read_all([layout.current_key(pk) for pk in dict.fromkeys(pks)], self._pool)
         return {item["pk"]["S"]: values(item) for item in items}
 
     def items(self, keys: Sequence[tuple[str, str]], attributes: Sequence[str]) -> list[Record | None]:
@@ -82,9 +79,7 @@ class JobReads:
     def summaries(self, project_id: str) -> list[Record]:
         """A project's summary items (jobstatus.fleet), one BatchGetItem, eventually consistent: the
         counters trail the stream by seconds anyway, and the read costs half."""
-        items, unprocessed = self._jobs.read_many(layout.summary_keys(project_id), self._pool, consistent=False)
-        if unprocessed:
-            raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
+        items = self._jobs.read_all(layout.summary_keys(project_id), self._pool, consistent=False)
         return [values(item) for item in items]
 
     def ledger(self, project_id: str, message_id: str) -> Record | None:

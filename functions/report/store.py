@@ -238,9 +238,7 @@ class JobStatusStore:
     def _currents(self, pks: list[str]) -> dict[str, Current | None]:
         if not pks:
             return {}
-        items, unprocessed = self._jobs.read_many([layout.current_key(pk) for pk in pks], self._pool, CURRENT_FIELDS)
-        if unprocessed:
-            raise DependencyUnavailable("DynamoDB left keys unprocessed after retries")
+        items = self._jobs.read_all([layout.current_key(pk) for pk in pks], self._pool, CURRENT_FIELDS)
         found = {item["pk"]["S"]: _current(item) for item in items}
         return {pk: found.get(pk) for pk in pks}
 
