@@ -16,6 +16,46 @@ from devkit.events import stream_record
 from devkit.template import LocalTemplate, StreamTrigger
 
 
+class ShardReader:
+    """One shard of a table's stream, read onward from the last record read, each record in the form
+    Lambda passes it and whether the trigger's filter criteria let it through.
+
+    Each read starts from the last sequence number read, not from the NextShardIterator before it: a
+    canceled transaction makes moto put back a copy of the table, whose stream an earlier iterator
+    no longer reads.
+    """
+
+    def __init__(self, streams: Any, arn: str, shard: str, trigger: StreamTrigger, start: str) -> None:
+        self._streams, self._arn, self.shard = streams, arn, shard
+        self._patterns = [EventPattern.load(pattern) for pattern in trigger.filters]
+        self._iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType=start)[
+            "ShardIterator"
+        ]
+        self._last: str | None = None
+        self.closed = False  # the shard ended (split): no record will follow
+
+    def read(self, limit: int) -> list[tuple[dict[str, Any], bool]]:
+        """Up to `limit` records after the last one read: (the record as Lambda passes it, whether it
+        passes the filters); [] when none is there yet."""
+        if self._last is not None:
+            self._iterator = self._streams.get_shard_iterator(
+                StreamArn=self._arn,
+                ShardId=self.shard,
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                SequenceNumber=self._last,
+            )["ShardIterator"]
+        response = self._streams.get_records(ShardIterator=self._iterator, Limit=limit)
+        self.closed = not response.get("NextShardIterator")
+        raw = response.get("Records", [])
+        if raw:
+            self._last = raw[-1]["dynamodb"]["SequenceNumber"]
+        records = [stream_record(record, self._arn) for record in raw]
+        return [(record, self._passes(record)) for record in records]
+
+    def _passes(self, record: dict[str, Any]) -> bool:
+        return not self._patterns or any(pattern.matches_event(cast(Any, record)) for pattern in self._patterns)
+
+
 class FilteredStream:
     """The trigger's stream from now on (LATEST): each read returns the records written since the last one."""
 
@@ -25,44 +65,19 @@ class FilteredStream:
         if trigger is None:
             (trigger,) = template.streams()
         self.trigger = trigger
-        self._streams = streams
         table = template.table_name(trigger.table)
         self.arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-        self._patterns = [EventPattern.load(pattern) for pattern in trigger.filters]
         shards = streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
-        self._shards = [shard["ShardId"] for shard in shards]
-        self._iterators = [
-            streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
-            for shard in self._shards
-        ]
-        self._last: dict[int, str] = {}  # each shard's last sequence number read
+        self._readers = [ShardReader(streams, self.arn, shard["ShardId"], trigger, "LATEST") for shard in shards]
         self.skipped = 0  # records the filter criteria kept from the function
 
     def records(self) -> list[dict[str, Any]]:
         """Every record since the last read that passes the filters, in Lambda's form."""
         records: list[dict[str, Any]] = []
-        for position, shard in enumerate(self._shards):
-            if position in self._last:
-                # From the last record read, not from NextShardIterator: a canceled transaction makes moto
-                # put back a copy of the table, whose stream an earlier iterator no longer reads.
-                self._iterators[position] = self._streams.get_shard_iterator(
-                    StreamArn=self.arn,
-                    ShardId=shard,
-                    ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                    SequenceNumber=self._last[position],
-                )["ShardIterator"]
-            while True:
-                response = self._streams.get_records(ShardIterator=self._iterators[position], Limit=1000)
-                self._iterators[position] = response["NextShardIterator"]
-                if not response["Records"]:
-                    break
-                self._last[position] = response["Records"][-1]["dynamodb"]["SequenceNumber"]
-                for record in response["Records"]:
-                    event_record = stream_record(record, self.arn)
-                    if not self._patterns or any(p.matches_event(cast(Any, event_record)) for p in self._patterns):
-                        records.append(event_record)
-                    else:
-                        self.skipped += 1
+        for reader in self._readers:
+            while read := reader.read(1000):
+                records += [record for record, passes in read if passes]
+                self.skipped += sum(not passes for _, passes in read)
         return records
 
     def batch(self) -> dict[str, Any]:

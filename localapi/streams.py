@@ -22,11 +22,9 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from moto.events.models import EventPattern
-
-from devkit.events import stream_record
+from devkit.streams import ShardReader
 from devkit.template import StreamTrigger
 from localapi.runtime import FunctionError, FunctionRuntime, FunctionTimeout
 
@@ -58,25 +56,20 @@ class StreamMapping(threading.Thread):
         self._arn = stream_arn
         self._queue_urls = queue_urls
         self._stopped = stopped
-        self._patterns = [EventPattern.load(pattern) for pattern in trigger.filters]
         self.invocations = 0  # counted for the tests and the benchmark
-        self._last: dict[str, str] = {}  # each shard's last sequence number read
-
-    def matches(self, record: Record) -> bool:
-        return not self._patterns or any(pattern.matches_event(cast(Any, record)) for pattern in self._patterns)
 
     def run(self) -> None:
-        iterators: dict[str, str] = {}
+        readers: dict[str, ShardReader] = {}
         refreshed = -SHARDS_REFRESH_S
         while not self._stopped.is_set():
             try:
-                if not iterators or time.monotonic() - refreshed >= SHARDS_REFRESH_S:
-                    self._refresh(iterators)
+                if not readers or time.monotonic() - refreshed >= SHARDS_REFRESH_S:
+                    self._refresh(readers)
                     refreshed = time.monotonic()
                 batch: list[tuple[str, Record]] = []
                 deadline = time.monotonic() + self.trigger.batching_window_s
                 while len(batch) < self.trigger.batch_size:
-                    batch += self._read(iterators, self.trigger.batch_size - len(batch))
+                    batch += self._read(readers, self.trigger.batch_size - len(batch))
                     if not batch or time.monotonic() >= deadline or self._stopped.is_set():
                         break
                     time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
@@ -88,41 +81,23 @@ class StreamMapping(threading.Thread):
                 print(f"stream mapping {self.trigger.function}: {type(exc).__name__}: {exc}", file=sys.stderr)
                 self._stopped.wait(1)
 
-    def _refresh(self, iterators: dict[str, str]) -> None:
-        """Iterators for shards not yet read: the first ones from StartingPosition, later ones from their start."""
-        first = not iterators
+    def _refresh(self, readers: dict[str, ShardReader]) -> None:
+        """Readers for shards not yet read: the first ones from StartingPosition, later ones from their start."""
+        first = not readers
         shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
         for shard in shards:
-            if shard["ShardId"] not in iterators:
-                kind = self.trigger.starting_position if first else "TRIM_HORIZON"
-                found = self._streams.get_shard_iterator(
-                    StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType=kind
-                )
-                iterators[shard["ShardId"]] = found["ShardIterator"]
+            if shard["ShardId"] not in readers:
+                start = self.trigger.starting_position if first else "TRIM_HORIZON"
+                readers[shard["ShardId"]] = ShardReader(self._streams, self._arn, shard["ShardId"], self.trigger, start)
 
-    def _read(self, iterators: dict[str, str], room: int) -> list[tuple[str, Record]]:
+    def _read(self, readers: dict[str, ShardReader], room: int) -> list[tuple[str, Record]]:
         batch = []
-        for shard, held in list(iterators.items()):
-            if not held or room <= 0:
+        for shard, reader in readers.items():
+            if reader.closed or room <= 0:
                 continue
-            iterator = held
-            if shard in self._last:
-                # From the last record read, not from NextShardIterator: a canceled transaction makes moto
-                # put back a copy of the table, whose stream an earlier iterator no longer reads.
-                iterator = self._streams.get_shard_iterator(
-                    StreamArn=self._arn,
-                    ShardId=shard,
-                    ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                    SequenceNumber=self._last[shard],
-                )["ShardIterator"]
-            response = self._streams.get_records(ShardIterator=iterator, Limit=room)
-            iterators[shard] = response.get("NextShardIterator") or ""
-            if response.get("Records"):
-                self._last[shard] = response["Records"][-1]["dynamodb"]["SequenceNumber"]
-            for record in response.get("Records", []):
-                event_record = stream_record(record, self._arn)
-                if self.matches(event_record):  # a record that matches no filter is skipped, as Lambda does
-                    batch.append((shard, event_record))
+            for record, passes in reader.read(room):
+                if passes:  # a record that matches no filter is skipped, as Lambda does
+                    batch.append((shard, record))
                     room -= 1
         return batch
 

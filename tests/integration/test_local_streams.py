@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from devkit.moto import SerializedClient
+from devkit.streams import ShardReader
 from localapi.runtime import FunctionError
 from localapi.streams import StreamMapping
 from tests.support import TEMPLATE, job, report
@@ -70,9 +71,9 @@ def run(
         queue_urls=wiring["queues"],
         stopped=threading.Event(),
     )
-    iterators: dict[str, str] = {}
-    mapping._refresh(iterators)
-    batch = mapping._read(iterators, trigger.batch_size)
+    readers: dict[str, ShardReader] = {}
+    mapping._refresh(readers)
+    batch = mapping._read(readers, trigger.batch_size)
     if batch:
         mapping._deliver(batch)
     return mapping
