@@ -42,7 +42,7 @@ LOCAL_READ_TIMEOUT_S = 20
 # items deep and the others by reference (a transaction changes only its own items), and the stream
 # records written so far (which never change). Put back after a failed condition, the copy is the
 # table as it was, as moto's would be; like moto's it is a new table object, so a stream reader
-# follows sequence numbers, not a shard iterator (devkit/streams.py, localapi/streams.py).
+# follows sequence numbers, not a shard iterator (devkit.streams.ShardReader).
 _WRITTEN = threading.local()  # the keys the running transaction writes, by table name
 _moto_transact_write_items = DynamoDBBackend.transact_write_items
 
