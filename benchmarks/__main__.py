@@ -191,6 +191,8 @@ def environment(dynamodb: FakeDynamoDB) -> dict[str, dict[str, str]]:
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb.url,
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        # As every Lambda runtime sets it: on Lambda our functions keep to one vCPU (jobstatus/coldstart.py).
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
         "JOB_STATUS_TABLE": "jobs",
         "IDEMPOTENCY_TABLE": "ledger",
         "POWERTOOLS_SERVICE_NAME": "bench",

@@ -1,8 +1,8 @@
 """Entry point of FleetFunction, run by EventBridge Scheduler (Handler fleet.handler.lambda_handler)."""
 
-from jobstatus.coldstart import init_without_gc
+from jobstatus.coldstart import lambda_init
 
-with init_without_gc():
+with lambda_init():
     from fleet.settings import FleetSettings
     from fleet.wiring import build_handler
 

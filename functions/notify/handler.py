@@ -1,8 +1,8 @@
 """Entry point of JobEventsFunction, the table stream's consumer (Handler notify.handler.lambda_handler)."""
 
-from jobstatus.coldstart import init_without_gc
+from jobstatus.coldstart import lambda_init
 
-with init_without_gc():
+with lambda_init():
     from notify.settings import NotifySettings
     from notify.wiring import build_handler
 

@@ -1,8 +1,8 @@
 """Entry point of JobQueryFunction, the GET routes (Handler query.handler.lambda_handler)."""
 
-from jobstatus.coldstart import init_without_gc
+from jobstatus.coldstart import lambda_init
 
-with init_without_gc():
+with lambda_init():
     from query.settings import QuerySettings
     from query.wiring import build_handler
 

@@ -1,8 +1,8 @@
 """Entry point of JobReportFunction, POST /v1/{project_id}/edgesrv/job-report (report.handler.lambda_handler)."""
 
-from jobstatus.coldstart import init_without_gc
+from jobstatus.coldstart import lambda_init
 
-with init_without_gc():
+with lambda_init():
     from report.settings import ReportSettings
     from report.wiring import build_handler
 

@@ -1,8 +1,8 @@
 """Entry point of SilenceSweepFunction, run every minute by EventBridge Scheduler (sweep.handler.lambda_handler)."""
 
-from jobstatus.coldstart import init_without_gc
+from jobstatus.coldstart import lambda_init
 
-with init_without_gc():
+with lambda_init():
     from sweep.settings import SweepSettings
     from sweep.wiring import build_handler
 
