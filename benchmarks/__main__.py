@@ -191,8 +191,6 @@ def environment(dynamodb: FakeDynamoDB) -> dict[str, dict[str, str]]:
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb.url,
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_LAMBDA_FUNCTION_NAME": "bench",
-        # As every Lambda runtime sets it: on Lambda our functions keep to one vCPU (jobstatus/coldstart.py).
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
         "JOB_STATUS_TABLE": "jobs",
         "IDEMPOTENCY_TABLE": "ledger",
         "POWERTOOLS_SERVICE_NAME": "bench",
@@ -204,7 +202,15 @@ def environment(dynamodb: FakeDynamoDB) -> dict[str, dict[str, str]]:
     canonical = common | {"LAMBDA_TASK_ROOT": str(HERE / "canonical")}
     return {
         "floor": common,
-        "ours": common | FUNCTION.environment,
+        # What Lambda sets besides: in a Lambda execution environment our functions keep their
+        # threads to one vCPU (jobstatus/coldstart.py), and the floor, in ours' process, with them.
+        "ours": common
+        | FUNCTION.environment
+        | {
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(FUNCTION.memory_mb),
+        },
         "canonical": canonical,
         # Only to show how much tracing weighs in the comparison: not the peer of any target.
         "canonical untraced": canonical | {"POWERTOOLS_TRACE_DISABLED": "true"},

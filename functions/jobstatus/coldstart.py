@@ -1,19 +1,23 @@
-"""Init as Lambda runs it: on Lambda, one vCPU for the process; the cyclic garbage collector off
-while a handler module initialises.
+"""Init as Lambda runs it: on Lambda, the init thread and the threads it starts kept to one vCPU;
+the cyclic garbage collector off while a handler module initialises.
 
 **One vCPU.** A report's DynamoDB calls that do not depend on each other run at once on a small
 thread pool: the threads wait on the network together, while only one of them at a time can run
 Python (the GIL). When the kernel spreads them over two vCPUs, every hand-off between them (a
 worker woken, the GIL passed back) is a wake-up across vCPUs, which in a virtual machine costs an
 interprocessor interrupt. On one vCPU the same hand-offs are plain context switches and the calls
-still wait on the network together. The bench's pair harness measured a 1-job report at 5.8 ms of
-CPU spread over two vCPUs and 4.3 ms on one, against 3.9 to 4.0 ms for the floor, which runs the
-same calls one by one on one thread whichever vCPUs it has (docs/performance.md). The GIL keeps the
-process to about one vCPU of Python in any case, and below 1,769 MB Lambda's CPU share is under one
-vCPU. So on Lambda (AWS_EXECUTION_ENV starts with AWS_Lambda_) the process keeps to the lowest vCPU
-it may use, before any thread exists: threads started later inherit it. Elsewhere (tests, the local
-API, a developer's shell) nothing changes, so that processes which share a machine are not all put
-on its first CPU. Where the call is refused or missing (not Linux) the process runs as before.
+still wait on the network together. On this project's 2-vCPU build machine the bench's pair harness
+measured a 1-job report at 5.8 ms of CPU spread over two vCPUs and 4.3 ms on one, against 3.9 to
+4.0 ms for the floor, which runs the same calls one by one on one thread (docs/performance.md); on
+Lambda's own vCPUs it is likely, not measured. Where one vCPU gives nothing up, the thread that
+runs init keeps to the lowest vCPU the process may use, and the threads it starts later inherit
+that: in a Lambda execution environment (AWS_EXECUTION_ENV and AWS_LAMBDA_RUNTIME_API, both set by
+Lambda) that runs this one process (not Lambda Managed Instances, whose Python runtime runs
+several, AWS_LAMBDA_MAX_CONCURRENCY), not under sam local (AWS_SAM_LOCAL), with at most one vCPU's
+share of CPU (AWS_LAMBDA_FUNCTION_MEMORY_SIZE up to 1,769 MB; the GIL keeps Python to about one
+vCPU in any case). Anywhere else (tests, the local API, a developer's shell, containers that share
+a machine) nothing changes, so that processes are not all put on one CPU. Where the call is refused
+or missing (not Linux) init goes on.
 
 **The collector.**
 Init builds about 110,000 long-lived objects (botocore's service model, pydantic's validators,
@@ -38,16 +42,30 @@ from __future__ import annotations
 import atexit
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-LAMBDA_RUNTIME_PREFIX = "AWS_Lambda_"  # AWS_EXECUTION_ENV, reserved and set by every Lambda runtime
+ONE_VCPU_MB = 1769  # Lambda's CPU share reaches one full vCPU at this memory size
+
+
+def one_lambda_process_on_one_vcpu(environment: Mapping[str, str]) -> bool:
+    """A Lambda execution environment that runs this one process, with at most one vCPU's share:
+    where keeping to one vCPU gives nothing up and puts no other process beside this one."""
+    memory = environment.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+    return (
+        environment.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_")  # the runtime identifier
+        and "AWS_LAMBDA_RUNTIME_API" in environment  # a Lambda runtime drives this process
+        and "AWS_SAM_LOCAL" not in environment  # sam local: containers that share the developer's machine
+        and "AWS_LAMBDA_MAX_CONCURRENCY" not in environment  # Managed Instances: a process per request
+        and memory.isdigit()
+        and int(memory) <= ONE_VCPU_MB
+    )
 
 
 def keep_to_one_cpu() -> None:
-    """On Lambda, the calling thread (at init, the only one) and every thread it starts later keep
-    to the lowest vCPU the process may use. Anywhere else, or where the call fails, nothing."""
-    if not os.environ.get("AWS_EXECUTION_ENV", "").startswith(LAMBDA_RUNTIME_PREFIX):
+    """Where one_lambda_process_on_one_vcpu holds, the calling thread and every thread it starts
+    later keep to the lowest vCPU the process may use. Anywhere else, or where the call fails, nothing."""
+    if not one_lambda_process_on_one_vcpu(os.environ):
         return
     try:
         allowed = os.sched_getaffinity(0)

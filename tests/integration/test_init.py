@@ -34,7 +34,12 @@ print(json.dumps({
     "cpus": sorted(os.sched_getaffinity(0)), "worker_cpus": seen["worker"],
 }))
 """
-ON_LAMBDA = {"AWS_EXECUTION_ENV": "AWS_Lambda_python3.13"}  # as every Lambda runtime sets it
+# What Lambda sets in an execution environment that runs one process (the template's memory size).
+ON_LAMBDA = {
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+    "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+}
 MACHINE_CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 one_cpu_to_keep_to = pytest.mark.skipif(len(MACHINE_CPUS) < 2, reason="needs a process allowed on two CPUs or more")
 
@@ -78,7 +83,9 @@ def test_a_failed_init_still_turns_the_collector_back_on(function: str) -> None:
 @one_cpu_to_keep_to
 @pytest.mark.parametrize("function", sorted(TEMPLATE.functions()))
 def test_on_lambda_the_process_and_the_threads_it_starts_keep_to_one_cpu(function: str) -> None:
-    result = import_entry(function, TEMPLATE.function(function).environment | ON_LAMBDA)
+    declared = TEMPLATE.function(function)
+    on_lambda = ON_LAMBDA | {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(declared.memory_mb)}
+    result = import_entry(function, declared.environment | on_lambda)
     assert result["outcome"] == "imported"
     assert result["cpus"] == [MACHINE_CPUS[0]]
     assert result["worker_cpus"] == [MACHINE_CPUS[0]]
@@ -93,16 +100,77 @@ def test_off_lambda_the_process_keeps_every_cpu_it_had() -> None:
     assert result["worker_cpus"] == MACHINE_CPUS
 
 
-@pytest.mark.parametrize("refusal", ["refused", "missing"])
-def test_where_the_kernel_refuses_or_lacks_the_call_init_goes_on(refusal: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_EXECUTION_ENV", ON_LAMBDA["AWS_EXECUTION_ENV"])
-    if refusal == "missing":  # not Linux
-        monkeypatch.delattr(os, "sched_getaffinity", raising=False)
-    else:
+@pytest.mark.parametrize(
+    ("change", "keeps_to_one"),
+    [
+        ({}, True),
+        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"}, True),
+        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1769"}, True),  # one full vCPU's share
+        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1770"}, False),  # more than one vCPU to give up
+        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": None}, False),
+        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "lots"}, False),
+        ({"AWS_EXECUTION_ENV": None}, False),
+        ({"AWS_EXECUTION_ENV": "AWS_ECS_FARGATE"}, False),
+        ({"AWS_EXECUTION_ENV": "CloudShell"}, False),
+        ({"AWS_LAMBDA_RUNTIME_API": None}, False),  # a process that imports the handler itself
+        ({"AWS_SAM_LOCAL": "true"}, False),  # containers on the developer's machine
+        ({"AWS_LAMBDA_MAX_CONCURRENCY": "16"}, False),  # Managed Instances: several processes
+    ],
+)
+def test_only_one_lambda_process_at_most_one_vcpu_keeps_to_one(
+    change: dict[str, str | None], keeps_to_one: bool
+) -> None:
+    environment = {key: value for key, value in (ON_LAMBDA | change).items() if value is not None}
+    assert coldstart.one_lambda_process_on_one_vcpu(environment) is keeps_to_one
 
-        def refuse(pid: int, cpus: object) -> None:
+
+class AffinityCalls:
+    """os.sched_getaffinity and os.sched_setaffinity stand-ins: this test process keeps its CPUs."""
+
+    def __init__(self, allowed: set[int], refuse: bool = False) -> None:
+        self.allowed, self.refuse, self.set_to = allowed, refuse, list[set[int]]()
+
+    def get(self, pid: int) -> set[int]:
+        return set(self.allowed)
+
+    def set(self, pid: int, cpus: set[int]) -> None:
+        if self.refuse:
             raise PermissionError(1, "Operation not permitted")
+        self.set_to.append(set(cpus))
 
-        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-        monkeypatch.setattr(os, "sched_setaffinity", refuse)
-    coldstart.keep_to_one_cpu()  # returns: no error reaches the entry module's import
+
+@pytest.fixture
+def on_lambda(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for key, value in ON_LAMBDA.items():
+        monkeypatch.setenv(key, value)
+    return monkeypatch
+
+
+def test_it_keeps_to_the_lowest_cpu_it_may_use(on_lambda: pytest.MonkeyPatch) -> None:
+    calls = AffinityCalls({3, 5})
+    on_lambda.setattr(os, "sched_getaffinity", calls.get)
+    on_lambda.setattr(os, "sched_setaffinity", calls.set)
+    coldstart.keep_to_one_cpu()
+    assert calls.set_to == [{3}]
+
+
+def test_a_process_already_on_one_cpu_is_left_as_it_is(on_lambda: pytest.MonkeyPatch) -> None:
+    calls = AffinityCalls({2})
+    on_lambda.setattr(os, "sched_getaffinity", calls.get)
+    on_lambda.setattr(os, "sched_setaffinity", calls.set)
+    coldstart.keep_to_one_cpu()
+    assert calls.set_to == []
+
+
+def test_a_refused_call_leaves_init_going(on_lambda: pytest.MonkeyPatch) -> None:
+    calls = AffinityCalls({0, 1}, refuse=True)
+    on_lambda.setattr(os, "sched_getaffinity", calls.get)
+    on_lambda.setattr(os, "sched_setaffinity", calls.set)
+    coldstart.keep_to_one_cpu()  # no error reaches the entry module's import
+    assert calls.set_to == []
+
+
+def test_without_the_calls_not_linux_init_goes_on(on_lambda: pytest.MonkeyPatch) -> None:
+    on_lambda.delattr(os, "sched_getaffinity", raising=False)
+    on_lambda.delattr(os, "sched_setaffinity", raising=False)
+    coldstart.keep_to_one_cpu()  # no error reaches the entry module's import
