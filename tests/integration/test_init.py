@@ -109,6 +109,9 @@ def test_off_lambda_the_process_keeps_every_cpu_it_had() -> None:
         ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1770"}, False),  # more than one vCPU to give up
         ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": None}, False),
         ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "lots"}, False),
+        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1\u00b2"}, False),  # a digit to isdigit, not to int
+        ({"KEEP_TO_ONE_VCPU": "false"}, False),  # the operator's way out, e.g. under another emulator
+        ({"KEEP_TO_ONE_VCPU": "true"}, True),
         ({"AWS_EXECUTION_ENV": None}, False),
         ({"AWS_EXECUTION_ENV": "AWS_ECS_FARGATE"}, False),
         ({"AWS_EXECUTION_ENV": "CloudShell"}, False),
@@ -128,12 +131,13 @@ class AffinityCalls:
     """os.sched_getaffinity and os.sched_setaffinity stand-ins: this test process keeps its CPUs."""
 
     def __init__(self, allowed: set[int], refuse: bool = False) -> None:
-        self.allowed, self.refuse, self.set_to = allowed, refuse, list[set[int]]()
+        self.allowed, self.refuse, self.asked, self.set_to = allowed, refuse, list[set[int]](), list[set[int]]()
 
     def get(self, pid: int) -> set[int]:
         return set(self.allowed)
 
     def set(self, pid: int, cpus: set[int]) -> None:
+        self.asked.append(set(cpus))
         if self.refuse:
             raise PermissionError(1, "Operation not permitted")
         self.set_to.append(set(cpus))
@@ -143,6 +147,8 @@ class AffinityCalls:
 def on_lambda(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     for key, value in ON_LAMBDA.items():
         monkeypatch.setenv(key, value)
+    for key in ("AWS_SAM_LOCAL", "AWS_LAMBDA_MAX_CONCURRENCY", "KEEP_TO_ONE_VCPU"):  # whatever the shell has
+        monkeypatch.delenv(key, raising=False)
     return monkeypatch
 
 
@@ -167,6 +173,7 @@ def test_a_refused_call_leaves_init_going(on_lambda: pytest.MonkeyPatch) -> None
     on_lambda.setattr(os, "sched_getaffinity", calls.get)
     on_lambda.setattr(os, "sched_setaffinity", calls.set)
     coldstart.keep_to_one_cpu()  # no error reaches the entry module's import
+    assert calls.asked == [{0}]
     assert calls.set_to == []
 
 
