@@ -28,11 +28,10 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from fleet.store import FleetStore
 from jobstatus import layout
-from jobstatus.fleet import Counted, Summary, deltas, marker_state, summarize
+from jobstatus.fleet import PER_VALUE, REASON, Counted, Summary, deltas, is_counter, marker_state, strings_of, summarize
 from jobstatus.fleet import names as reason_names
 from jobstatus.observability import metrics
 
-COUNTERS = ("jobs", "silent", "c#", "s#", "r#")
 # Records still on their way through the stream look like drift: measured again after this pause. The
 # events function's batching window is at most a few seconds; 30 s leaves room for a retry.
 SETTLE_S = 30.0
@@ -152,7 +151,11 @@ class Fleet:
                 strings: dict[str, str] = {}
                 for state in recounted.values():
                     strings |= reason_names(state)
-                wanted = {name: text for name, text in strings.items() if "r#" + name[2:] in left}
+                wanted = {
+                    strings_of(name): strings[strings_of(name)]
+                    for name in left
+                    if name.startswith(REASON) and strings_of(name) in strings
+                }
                 self._store.add(layout.summary_pk(project_id, shard), left, wanted)
                 result.counters_repaired += len(left)
         self._drop_zeros(project_id, shard, self._store.shard(project_id, shard))
@@ -160,7 +163,7 @@ class Fleet:
     def _drop_zeros(self, project_id: str, shard: int, counters: dict[str, Any]) -> None:
         """Remove a shard's counters that fell to 0, and their reasons' strings: every reason ever
         counted would otherwise stay, until the item outgrew DynamoDB's 400 KB."""
-        zeros = [name for name, value in counters.items() if name.startswith(COUNTERS[2:]) and value == 0]
+        zeros = [name for name, value in counters.items() if name.startswith(PER_VALUE) and value == 0]
         if zeros:
             self._store.drop_zeros(layout.summary_pk(project_id, shard), zeros)
 
@@ -174,7 +177,7 @@ class Fleet:
         for state in actual.values():
             recount.update(deltas(None, state))
         held = self._store.shard(project_id, shard)
-        kept = Counter({name: int(value) for name, value in held.items() if name.startswith(COUNTERS)})
+        kept = Counter({name: int(value) for name, value in held.items() if is_counter(name)})
         drift = {
             name: recount[name] - kept[name] for name in recount.keys() | kept.keys() if recount[name] != kept[name]
         }

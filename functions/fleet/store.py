@@ -10,7 +10,7 @@ from typing import Any
 
 from jobstatus import layout
 from jobstatus.dynamodb import Item, chunked, values
-from jobstatus.fleet import Counters, counter_update
+from jobstatus.fleet import REASON, Counters, counter_update, strings_of
 
 WORKERS = 16
 # Counters at zero removed by one update: 25 keep its expressions far inside DynamoDB's limits (4 KB
@@ -82,7 +82,7 @@ class FleetStore:
         updates of ZEROS_PER_UPDATE counters, each expression well under DynamoDB's 4 KB."""
         for chunk in chunked(counters, ZEROS_PER_UPDATE):
             names = {f"#c{i}": name for i, name in enumerate(chunk)}
-            names |= {f"#n{i}": "n#" + name[2:] for i, name in enumerate(chunk) if name.startswith("r#")}
+            names |= {f"#n{i}": strings_of(name) for i, name in enumerate(chunk) if name.startswith(REASON)}
             self._jobs.write(
                 "update_item",
                 Key={"pk": {"S": shard_pk}, "sk": {"S": layout.SUMMARY_SK}},

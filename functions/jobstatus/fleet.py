@@ -85,6 +85,23 @@ def reason_digest(reason: Reason) -> str:
     return hashlib.sha256(json.dumps(list(reason)).encode()).hexdigest()[:16]
 
 
+# The counters' names: two totals, then one per category, status and reason digest; a reason's
+# strings are kept beside its counter under the same digest.
+TOTALS = ("jobs", "silent")
+PER_VALUE = ("c#", "s#", "r#")
+REASON, REASON_STRINGS = "r#", "n#"
+
+
+def is_counter(name: str) -> bool:
+    """Whether a summary item's attribute is one of its counters."""
+    return name in TOTALS or name.startswith(PER_VALUE)
+
+
+def strings_of(reason_counter: str) -> str:
+    """The name of the strings beside a reason's counter (r#{digest} -> n#{digest})."""
+    return REASON_STRINGS + reason_counter.removeprefix(REASON)
+
+
 def deltas(old: Counted | None, new: Counted | None) -> dict[str, int]:
     """What moving a job from `old` to `new` (None: not counted) adds to each counter, zeros left out."""
     change: Counter[str] = Counter()
@@ -97,7 +114,7 @@ def deltas(old: Counted | None, new: Counted | None) -> dict[str, int]:
         if state.silent:
             change["silent"] += sign
         if state.reason is not None:
-            change[f"r#{reason_digest(state.reason)}"] += sign
+            change[REASON + reason_digest(state.reason)] += sign
     return {name: value for name, value in change.items() if value}
 
 
@@ -105,7 +122,7 @@ def names(new: Counted | None) -> dict[str, str]:
     """The reason strings a counter of `new` is for (n#{digest} = JSON), to set beside it."""
     if new is None or new.reason is None:
         return {}
-    return {f"n#{reason_digest(new.reason)}": json.dumps(list(new.reason))}
+    return {REASON_STRINGS + reason_digest(new.reason): json.dumps(list(new.reason))}
 
 
 class FailureReason(BaseModel):
@@ -134,14 +151,16 @@ def summarize(items: Iterable[Mapping[str, Any]], *, limit: int) -> Summary:
     reasons: dict[str, Reason] = {}
     for item in items:
         for name, value in item.items():
-            if name in ("jobs", "silent") or name.startswith(("c#", "s#", "r#")):
+            if is_counter(name):
                 totals[name] += int(value)
-            elif name.startswith("n#"):
+            elif name.startswith(REASON_STRINGS):
                 kind, code = json.loads(value)
-                reasons[name[2:]] = (kind, code)
+                reasons[name] = (kind, code)
     # (a reason counter whose strings are missing, which only a hand edit leaves, is not listed)
     grouped = [
-        (reasons[name[2:]], n) for name, n in totals.items() if name.startswith("r#") and n > 0 and name[2:] in reasons
+        (reasons[strings_of(name)], n)
+        for name, n in totals.items()
+        if name.startswith(REASON) and n > 0 and strings_of(name) in reasons
     ]
     grouped.sort(key=lambda entry: (-entry[1], _last(entry[0][0]), _last(entry[0][1])))
     return Summary(

@@ -114,11 +114,15 @@ def silence_index_pk(project_id: str, job_id: int) -> str:
     shard = (
         int.from_bytes(hashlib.blake2b(job_pk(project_id, job_id).encode(), digest_size=4).digest()) % SILENCE_SHARDS
     )
-    return f"SILENCE#{shard:02d}"
+    return _silence_shard_pk(shard)
 
 
 def silence_index_pks() -> list[str]:
-    return [f"SILENCE#{shard:02d}" for shard in range(SILENCE_SHARDS)]
+    return [_silence_shard_pk(shard) for shard in range(SILENCE_SHARDS)]
+
+
+def _silence_shard_pk(shard: int) -> str:
+    return f"SILENCE#{shard:02d}"
 
 
 def silence_index_sk(bucket: int) -> str:

@@ -292,7 +292,7 @@ class JobStatusStore:
         newest, fields = job.statuses[-1], job.fields[-1]
         category = lifecycle.category_of(fields["status"])
         bucket = lifecycle.bucket_start(received_at_ms, self._silent_after_minutes)
-        project_id = job.pk.partition("#JOB#")[0]
+        project_id, _ = layout.parse_job_pk(job.pk)
         values: Item = {
             ":ct": {"N": str(newest.create_time)},
             ":mid": {"S": job.items[-1]["message_id"]["S"]},
