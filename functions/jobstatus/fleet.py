@@ -180,6 +180,8 @@ def _last(value: str | None) -> tuple[int, str]:
 # --- the counters, moved exactly once -------------------------------------------------------------
 SEQUENCE_DIGITS = 40  # https://docs.aws.amazon.com/amazondynamodbstreams/latest/APIReference/API_StreamRecord.html
 ROUNDS = 4  # a marker found disagreeing is believed, and the change counted again from it
+# What `counted` reads of a current item: two images that agree on these count alike.
+COUNTED_FROM = ("status", "silent_since", "exceptions", "exceptions_ref")
 
 
 class Counters:
@@ -222,6 +224,8 @@ class Counters:
         """Count one change of a current item (its stream record's images, as plain values); whether
         the counters moved."""
         image = new if new is not None else old
+        if old is not None and new is not None and all(old.get(name) == new.get(name) for name in COUNTED_FROM):
+            return False  # a heartbeat, a new metrics object: counted alike, and nothing need be read
         before, after = self.counted(old), self.counted(new)
         if image is None or before == after:
             return False  # a heartbeat, a new metrics object, a write that changed nothing: the same counts

@@ -187,6 +187,19 @@ def test_a_failed_jobs_reason_is_read_where_its_large_exceptions_are_kept(report
     assert summary() == recount(ddb, PROJECT)
 
 
+def test_a_heartbeat_of_a_job_with_large_exceptions_reads_and_counts_nothing(reporter, stream, consumer, summary, ddb):
+    large = {"error_type": "RUNTIME_EXCEPTION", "error_id": "Flink.0003", "trace": "x" * 40_000}
+    send, consume = reporter(), consumer()
+    send(event(report(job(job_id=1, status="job_running_exception", exceptions=large, create_time=1))))
+    assert consume(stream.batch()) == {"batchItemFailures": []}
+    send(event(report(job(job_id=1, status="job_running_exception", exceptions=large, create_time=2))))
+    watched = FaultyClient(recorded(EVENTS_FUNCTION, "dynamodb"))
+    assert consumer(dynamodb=watched)(stream.batch()) == {"batchItemFailures": []}
+    assert watched.calls == []  # neither image's exceptions read from history, no counter moved
+    assert summary()["failure_reasons"] == [{"error_type": "RUNTIME_EXCEPTION", "error_id": "Flink.0003", "jobs": 1}]
+    assert summary() == recount(ddb, PROJECT)
+
+
 def test_reasons_are_ordered_by_jobs_then_error_type_then_error_id_nulls_last_and_limited(reporter, drain, summary):
     reasons = [
         ({"error_type": "B", "error_id": "2"}, 2),
