@@ -92,14 +92,21 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def reporter(ddb: Any, clock: Clock, request: pytest.FixtureRequest) -> Callable[..., Invoke]:
-    """Report handlers on moto (or a given client) and the test's clock, for a given SilentAfterMinutes.
+def serialized(request: pytest.FixtureRequest) -> Callable[[Any], Any]:
+    """A report's DynamoDB client as a test must use it: where the test reads the stream, its writes
+    run one at a time (SerializedClient). moto numbers stream records by the count it holds, so the
+    report's concurrent writers can repeat a sequence number, and a stream read then never reaches its
+    end (a worker spun for 18 minutes on it)."""
+    if "stream" in request.fixturenames:
+        return SerializedClient
+    return lambda client: client
 
-    Where the test reads the stream, the writes run one at a time (SerializedClient): moto numbers
-    stream records by the count it holds, so the report's concurrent writers can repeat a sequence
-    number, and a stream read then never reaches its end (a worker spun for 18 minutes on it)."""
-    own = recorded(REPORT_FUNCTION, "dynamodb")
-    default = SerializedClient(own) if "stream" in request.fixturenames else own
+
+@pytest.fixture
+def reporter(ddb: Any, clock: Clock, serialized: Callable[[Any], Any]) -> Callable[..., Invoke]:
+    """Report handlers on moto (or a given client) and the test's clock, for a given SilentAfterMinutes;
+    writes one at a time where the test reads the stream (`serialized`)."""
+    default = serialized(recorded(REPORT_FUNCTION, "dynamodb"))
 
     def make(silent_after_minutes: int = 30, client: Any = None) -> Invoke:
         overrides = {"SILENT_AFTER_MINUTES": str(silent_after_minutes)}
