@@ -517,9 +517,9 @@ def table(r: dict[str, Any]) -> list[dict[str, Any]]:
         rows[-1]["raw_delays"] = {"ours": p[f"ours {mode} {jobs} raw"]}
         rows[-1]["met"], rows[-1]["target"] = ours <= 2.3, "<= 2.3 delays"
     for name, key, most in (
-        ("write units, change (new) 1-job", "ours new", 3),
-        ("write units, heartbeat 1-job", "ours heartbeat", 2),
-        ("write units, heartbeat 3-job", "ours heartbeat 3", 4),
+        ("write units, change (new) 1-job", "ours new", LIMITS.change_wru),
+        ("write units, heartbeat 1-job", "ours heartbeat", LIMITS.heartbeat_wru),
+        ("write units, heartbeat 3-job", "ours heartbeat 3", LIMITS.heartbeat_3_jobs_wru),
         ("write units, replay 1-job", "ours replay", wr["ours new"]["wru"]),
     ):
         rows.append(row(name, wr[key]["wru"], wr["canonical new"]["wru"], "canonical", None, "WRU"))

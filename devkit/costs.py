@@ -43,6 +43,8 @@ class Limits:
     """The most each cost may be today: the tests fail above these, and `make bench` shows them as targets."""
 
     heartbeat_wru: float = 2  # a 1-job heartbeat (same status, newer create_time): the ledger, the current item
+    heartbeat_3_jobs_wru: float = 4  # a 3-job heartbeat: the ledger, three current items
+    change_wru: float = 3  # a 1-job status change or first report: the ledger, the history item, the current item
     heartbeat_category_index_wru: float = 0
     change_over_heartbeat_wru: float = 3  # a 1-job status change, any kind, over a heartbeat: history, index
     replay_over_heartbeat_wru: float = 0  # a replay of a 1-job report, over a heartbeat

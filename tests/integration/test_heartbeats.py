@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from devkit import handlers
 from devkit.capacity import Meter
+from devkit.costs import LIMITS
 from jobstatus import layout, lifecycle
 from tests.support import JOB_TABLE, PROJECT, TEMPLATE, deserialize, job, load_event, report, scan
 from tests.support.clients import FaultyClient
@@ -70,17 +71,19 @@ def test_a_heartbeat_costs_the_ledger_and_the_current_item_and_nothing_else(send
     assert send(report(*[job(job_id=j, create_time=1) for j in (1, 2, 3)])) == 200
     send.meter.reset()
     assert send(report(job(job_id=1, create_time=2))) == 200
-    assert dict(send.meter.writes) == {"table": 2}  # the ledger, the current item: no history, no index
+    assert dict(send.meter.writes) == {
+        "table": LIMITS.heartbeat_wru
+    }  # the ledger, the current item: no history, no index
     send.meter.reset()
     assert send(report(*[job(job_id=j, create_time=3) for j in (1, 2, 3)])) == 200
-    assert dict(send.meter.writes) == {"table": 4}
+    assert dict(send.meter.writes) == {"table": LIMITS.heartbeat_3_jobs_wru}
 
 
 def test_a_status_change_costs_what_it_did_before_heartbeats_folded(send, ddb):
     assert send(report(job(job_id=1, create_time=1))) == 200
     send.meter.reset()
     assert send(report(job(job_id=1, status="job_savepointing", create_time=2))) == 200
-    assert send.meter.writes["table"] == 3  # the ledger, the history item, the current item
+    assert send.meter.writes["table"] == LIMITS.change_wru  # the ledger, the history item, the current item
 
 
 def test_a_replay_of_a_heartbeat_writes_nothing(send, ddb):
