@@ -202,15 +202,9 @@ def environment(dynamodb: FakeDynamoDB) -> dict[str, dict[str, str]]:
     canonical = common | {"LAMBDA_TASK_ROOT": str(HERE / "canonical")}
     return {
         "floor": common,
-        # What Lambda sets besides: in a Lambda execution environment our functions keep their
-        # threads to one vCPU (jobstatus/coldstart.py), and the floor, in ours' process, with them.
-        "ours": common
-        | FUNCTION.environment
-        | {
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-            "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(FUNCTION.memory_mb),
-        },
+        # As Lambda runs it: there our functions keep their threads to one vCPU (jobstatus/coldstart.py),
+        # and the floor, in ours' process, with them.
+        "ours": common | FUNCTION.lambda_environment,
         "canonical": canonical,
         # Only to show how much tracing weighs in the comparison: not the peer of any target.
         "canonical untraced": canonical | {"POWERTOOLS_TRACE_DISABLED": "true"},

@@ -140,6 +140,16 @@ class Function:
         """The function's own package under code_dir (`report` for `report.handler.lambda_handler`)."""
         return self.module.split(".", 1)[0]
 
+    @property
+    def lambda_environment(self) -> dict[str, str]:
+        """Its environment as a Lambda execution environment of one process gives it: the template's,
+        and what Lambda sets besides that the functions read at init (jobstatus.coldstart)."""
+        return self.environment | {
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
+        }
+
 
 @dataclass
 class LocalTemplate:

@@ -34,11 +34,11 @@ print(json.dumps({
     "cpus": sorted(os.sched_getaffinity(0)), "worker_cpus": seen["worker"],
 }))
 """
-# What Lambda sets in an execution environment that runs one process (the template's memory size).
+# What Lambda sets besides the template's environment, in an execution environment of one process.
 ON_LAMBDA = {
-    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-    "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+    name: value
+    for name, value in TEMPLATE.function("JobReportFunction").lambda_environment.items()
+    if name not in TEMPLATE.function("JobReportFunction").environment
 }
 MACHINE_CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 one_cpu_to_keep_to = pytest.mark.skipif(len(MACHINE_CPUS) < 2, reason="needs a process allowed on two CPUs or more")
@@ -83,9 +83,7 @@ def test_a_failed_init_still_turns_the_collector_back_on(function: str) -> None:
 @one_cpu_to_keep_to
 @pytest.mark.parametrize("function", sorted(TEMPLATE.functions()))
 def test_on_lambda_the_process_and_the_threads_it_starts_keep_to_one_cpu(function: str) -> None:
-    declared = TEMPLATE.function(function)
-    on_lambda = ON_LAMBDA | {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(declared.memory_mb)}
-    result = import_entry(function, declared.environment | on_lambda)
+    result = import_entry(function, TEMPLATE.function(function).lambda_environment)
     assert result["outcome"] == "imported"
     assert result["cpus"] == [MACHINE_CPUS[0]]
     assert result["worker_cpus"] == [MACHINE_CPUS[0]]
