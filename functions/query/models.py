@@ -66,12 +66,12 @@ class JobEnvelope(Envelope):
 
 class JobsEnvelope(Envelope):
     jobs: list[Job]
-    next_token: str | None = Field(description="Absent (null) on the last page")
+    next_token: str | None = Field(description="null on the last page")
 
 
 class HistoryEnvelope(Envelope):
     history: list[Entry]
-    next_token: str | None = Field(description="Absent (null) on the last page")
+    next_token: str | None = Field(description="null on the last page")
 
 
 class ReportEnvelope(Envelope):
