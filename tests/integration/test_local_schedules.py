@@ -49,7 +49,7 @@ class Runtime:
 
 
 def run(runs: int, **runtime: Any) -> tuple[Schedule, Runtime]:
-    (trigger,) = [schedule for schedule in TEMPLATE.schedules() if schedule.function == SWEEP_FUNCTION]
+    (trigger,) = TEMPLATE.function(SWEEP_FUNCTION).schedules
     ticks = Ticks(runs)
     invoked = Runtime(ticks, **runtime)
     schedule = Schedule(trigger, invoked, stopped=cast(threading.Event, ticks), clock=ticks.clock)  # type: ignore[arg-type]
@@ -58,8 +58,8 @@ def run(runs: int, **runtime: Any) -> tuple[Schedule, Runtime]:
 
 
 def test_the_template_schedules_the_sweep_every_minute():
-    (trigger,) = [schedule for schedule in TEMPLATE.schedules() if schedule.function == SWEEP_FUNCTION]
-    assert (trigger.function, trigger.every_s) == (SWEEP_FUNCTION, 60)
+    (trigger,) = TEMPLATE.function(SWEEP_FUNCTION).schedules
+    assert trigger.every_s == 60
 
 
 def test_the_function_runs_one_period_after_the_start_then_every_period_however_long_a_run_takes():
