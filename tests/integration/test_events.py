@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from botocore.exceptions import ClientError
 
 from devkit.capacity import Meter
-from tests.support import PROJECT, RUN, TEMPLATE, job, load_event, report, seed_body
-from tests.support.clients import FaultyClient, IndexedSilence, silence_entry
+from tests.support import PROJECT, RUN, TEMPLATE, deliver, job, load_event, report, seed_body
+from tests.support.clients import FaultyClient, IndexedSilence, client_error, silence_entry
 from tests.support.gateway import event
 
 pytestmark = pytest.mark.slow(25)
@@ -24,12 +23,6 @@ pytestmark = pytest.mark.slow(25)
 
 def details(received: list[dict[str, Any]], kind: str | None = None) -> list[dict[str, Any]]:
     return [e["detail"] for e in received if kind is None or e["detail-type"] == kind]
-
-
-def deliver(stream, consume) -> dict[str, Any]:
-    """The stream's new records, as one batch, to the events function; its batch response."""
-    batch = stream.batch()
-    return consume(batch) if batch["Records"] else {"batchItemFailures": []}
 
 
 # --- status changes --------------------------------------------------------------------------------
@@ -196,7 +189,7 @@ def test_a_batch_in_which_every_record_fails_is_a_function_error(reporter, strea
 
 def test_a_put_events_call_that_fails_outright_is_retried(reporter, stream, bus, consumer, events_client):
     reporter()(event(report(job(job_id=1, status="job_running"))))
-    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "PutEvents")
+    throttled = client_error("ThrottlingException", "PutEvents", "slow")
     assert deliver(stream, consumer(events=FaultyClient(events_client, put_events=[throttled, throttled]))) == {
         "batchItemFailures": []
     }

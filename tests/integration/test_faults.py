@@ -6,17 +6,13 @@ import random
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ReadTimeoutError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support import JOB_TABLE, LEDGER_TABLE, RUN, account, everything, job, report, scan
-from tests.support.clients import FaultyClient
+from tests.support.clients import FaultyClient, client_error
 from tests.support.gateway import body_of, event, headers_of
-
-
-def client_error(code: str, operation: str = "BatchWriteItem") -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
 
 
 def without_timestamps(tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:

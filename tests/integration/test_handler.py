@@ -19,6 +19,7 @@ from tests.support import (
     RUN,
     SUCCESS,
     account,
+    current,
     deserialize,
     everything,
     job,
@@ -31,12 +32,6 @@ from tests.support.clients import FaultyClient
 from tests.support.gateway import body_of, event, headers_of
 
 pytestmark = pytest.mark.slow(25)
-
-
-def current(ddb: Any, job_id: int, project: str = PROJECT) -> dict[str, Any]:
-    key = {"pk": {"S": layout.job_pk(project, job_id)}, "sk": {"S": layout.CURRENT_SK}}
-    item = ddb.get_item(TableName=JOB_TABLE, Key=key)
-    return deserialize(item["Item"]) if "Item" in item else {}
 
 
 def history(ddb: Any) -> list[dict[str, Any]]:

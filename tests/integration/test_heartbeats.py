@@ -14,7 +14,6 @@ import random
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,8 +21,8 @@ from devkit import handlers
 from devkit.capacity import Meter
 from devkit.costs import LIMITS
 from jobstatus import layout, lifecycle
-from tests.support import JOB_TABLE, PROJECT, TEMPLATE, deserialize, job, load_event, report, scan
-from tests.support.clients import FaultyClient
+from tests.support import JOB_TABLE, PROJECT, TEMPLATE, current, deserialize, job, load_event, report, scan
+from tests.support.clients import FaultyClient, client_error
 from tests.support.gateway import event, get_event
 
 MINUTE_MS = 60_000
@@ -34,11 +33,6 @@ def history(ddb: Any, job_id: int, project: str = PROJECT) -> list[tuple[int, st
     prefix = layout.job_pk(project, job_id)
     items = [deserialize(i) for i in scan(ddb, JOB_TABLE) if i["pk"]["S"] == prefix and i["sk"]["S"] != "CURRENT"]
     return [(i["create_time"], i["status"], i.get("metrics")) for i in items]
-
-
-def current(ddb: Any, job_id: int, project: str = PROJECT) -> dict[str, Any]:
-    item = ddb.get_item(TableName=JOB_TABLE, Key=layout.current_key(layout.job_pk(project, job_id)))
-    return deserialize(item["Item"])
 
 
 @pytest.fixture
@@ -111,9 +105,7 @@ def test_a_replay_of_a_change_lost_between_the_phases_restores_its_history(ddb, 
     # Given a change whose history put failed after its current update landed (a crash between writes)
     send_ok = handlers.report(TEMPLATE, dynamodb=ddb, clock=clock)
     send_ok(event(report(job(job_id=1, create_time=1))))
-    failing = FaultyClient(
-        ddb, batch_write_item=[ClientError({"Error": {"Code": "InternalServerError"}}, "BatchWriteItem")]
-    )
+    failing = FaultyClient(ddb, batch_write_item=[client_error("InternalServerError", "BatchWriteItem")])
     body = report(job(job_id=1, status="job_finish", create_time=2), message_id="change")
     assert handlers.report(TEMPLATE, dynamodb=failing, clock=clock)(event(body))["statusCode"] == 503
     assert current(ddb, 1)["status"] == "job_finish"
@@ -128,9 +120,7 @@ def test_a_replay_of_a_change_lost_between_the_phases_restores_its_history(ddb, 
 def test_a_crash_before_a_heartbeat_landed_is_completed_by_the_retry(ddb, clock):
     send_ok = handlers.report(TEMPLATE, dynamodb=ddb, clock=clock)
     send_ok(event(report(job(job_id=1, create_time=1))))
-    failing = FaultyClient(
-        ddb, update_item=[None, ClientError({"Error": {"Code": "InternalServerError"}}, "UpdateItem")]
-    )
+    failing = FaultyClient(ddb, update_item=[None, client_error("InternalServerError", "UpdateItem")])
     beat = report(job(job_id=1, create_time=2), message_id="beat")
     assert handlers.report(TEMPLATE, dynamodb=failing, clock=clock)(event(beat))["statusCode"] == 503
     assert current(ddb, 1)["create_time"] == 1

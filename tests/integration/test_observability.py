@@ -11,13 +11,13 @@ from typing import Any, cast
 import boto3
 import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import EndpointConnectionError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
 
 from jobstatus.observability import logger, metrics
 from tests.support import job, load_event, report
-from tests.support.clients import FaultyClient
+from tests.support.clients import FaultyClient, client_error
 from tests.support.gateway import event, headers_of
 
 TOPIC = "hw/events/messages/dli/message/confirm"
@@ -102,7 +102,7 @@ def test_cold_start_is_counted_once_per_environment(handler, capsys, monkeypatch
 
 
 def test_dependency_fault_emits_its_metric_and_a_warning(build, ddb, capsys):
-    faulty = FaultyClient(ddb, update_item=[ClientError({"Error": {"Code": "InternalServerError"}}, "UpdateItem")])
+    faulty = FaultyClient(ddb, update_item=[client_error("InternalServerError", "UpdateItem")])
     assert build(faulty)(event(report(job())))["statusCode"] == 503
     metrics.flush_metrics()
     documents, logs = emitted(capsys)

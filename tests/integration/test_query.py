@@ -10,11 +10,10 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from jobstatus import layout, lifecycle
 from tests.support import JOB_TABLE, LEDGER_TABLE, PROJECT, RUN, job, load_event, report, seed_body
-from tests.support.clients import FaultyClient
+from tests.support.clients import FaultyClient, client_error
 from tests.support.gateway import body_of, event, get_event, headers_of
 from tests.support.query_battery import CASES, Case
 
@@ -461,7 +460,7 @@ def test_a_bad_parameter_is_a_400_naming_it(reporter, reader, case: Case):
 )
 def test_a_dynamodb_fault_is_a_retryable_503_with_no_internals(reporter, reader, ddb, path, query):
     reporter()(load_event("report/seed.json"))
-    fault = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "Query")
+    fault = client_error("ProvisionedThroughputExceededException", "Query", "x")
     faulty = FaultyClient(ddb, **{op: [fault] * 10 for op in ("get_item", "query", "batch_get_item")})
     response = reader(client=faulty)(get_event(path, query))
     refused(response, 503, "DLI.0999", "The request could not be served. Retry it.")

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from fleet.__main__ import main
 from fleet.service import Fleet
 from hypothesis import HealthCheck, given, settings
@@ -32,12 +31,13 @@ from tests.support import (
     SWEEP_FUNCTION,
     TEMPLATE,
     add_to_counter,
+    deliver,
     deserialize,
     job,
     report,
     scan,
 )
-from tests.support.clients import FaultyClient, recorded
+from tests.support.clients import FaultyClient, client_error, recorded
 from tests.support.gateway import body_of, event, get_event
 
 pytestmark = pytest.mark.slow(40)
@@ -112,9 +112,7 @@ def drain(stream, consumer) -> Callable[[], None]:
     consume = consumer()
 
     def drain() -> None:
-        batch = stream.batch()
-        if batch["Records"]:
-            assert consume(batch) == {"batchItemFailures": []}
+        assert deliver(stream, consume) == {"batchItemFailures": []}
 
     return drain
 
@@ -326,7 +324,7 @@ def test_a_crash_mid_batch_fails_the_record_and_the_retry_from_it_counts_each_ch
     send(event(report(*[job(job_id=j, create_time=1) for j in (1, 2, 3)])))
     send(event(report(job(job_id=2, status="job_submit_fail", exceptions=SUBMIT, create_time=2))))
     records = stream.batch()["Records"]
-    crash = ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "TransactWriteItems")
+    crash = client_error("InternalServerError", "TransactWriteItems", "x")
     # the second change counted (job 2's first status) crashes: it fails, and every record after it
     faulty = FaultyClient(recorded(EVENTS_FUNCTION, "dynamodb"), transact_write_items=[None, crash])
     failures = consumer(dynamodb=faulty)({"Records": records})["batchItemFailures"]
@@ -522,7 +520,7 @@ def test_a_project_whose_audit_fails_leaves_the_others_audited_and_the_run_faile
     def failing(self: Fleet, project_id: str, *, repair: bool) -> Any:
         audited.append(project_id)
         if project_id == OTHER:
-            raise ClientError({"Error": {"Code": "ValidationException", "Message": "refused"}}, "UpdateItem")
+            raise client_error("ValidationException", "UpdateItem", "refused")
         return audit(self, project_id, repair=repair)
 
     monkeypatch.setattr(Fleet, "audit", failing)
@@ -626,7 +624,7 @@ def test_after_any_history_of_reports_and_stream_faults_every_count_equals_a_rec
         first = min(int(f["itemIdentifier"]) for f in failures)
         return [r for r in records if int(r["dynamodb"]["SequenceNumber"]) >= first]
 
-    crash = ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "TransactWriteItems")
+    crash = client_error("InternalServerError", "TransactWriteItems", "x")
     # the sweep's writes one at a time, as the report's are (tests/integration/conftest.py: reporter)
     sweeps = SerializedClient(recorded(SWEEP_FUNCTION, "dynamodb"))
     for kind, arg in history:

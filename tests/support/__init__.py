@@ -82,6 +82,18 @@ RUN: dict[str, Any] = {
 }
 
 
+def current(client: Any, job_id: int, project: str = PROJECT) -> dict[str, Any]:
+    """A job's current item, as plain values ({} for none)."""
+    item = client.get_item(TableName=JOB_TABLE, Key=layout.current_key(layout.job_pk(project, job_id)))
+    return deserialize(item["Item"]) if "Item" in item else {}
+
+
+def deliver(stream: Any, consume: Any) -> dict[str, Any]:
+    """The stream's new records, as one batch, to the events function; its batch response."""
+    batch = stream.batch()
+    return dict(consume(batch)) if batch["Records"] else {"batchItemFailures": []}
+
+
 def account(expected: list[Any], found: list[Any]) -> None:
     """Count the items a test expected and how many of them are missing (lost)."""
     RUN["items checked"] += len(expected)

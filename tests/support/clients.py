@@ -7,11 +7,17 @@ import bisect
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from devkit.template import LOCAL_REGION
 from jobstatus import layout, lifecycle
 from tests.iam.calls import RECORDER
 from tests.support import JOB_TABLE
+
+
+def client_error(code: str, operation: str = "BatchWriteItem", message: str = "injected") -> ClientError:
+    """An AWS error as botocore raises it, to inject."""
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
 
 
 def recorded(function: str, service: str) -> Any:
