@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import uuid
 import zipfile
 from pathlib import Path
@@ -18,7 +17,7 @@ from edgeclient import Client, NoCredentials, RequestRejected, Retry, Spool
 from edgeclient.__main__ import main
 from tests.support import EVENTS, job, report
 from tests.support.http import FaultyProxy
-from tests.support.local import FAST, Local
+from tests.support.local import FAST, Local, wait_for
 
 
 @pytest.fixture
@@ -112,11 +111,7 @@ def test_the_client_reads_the_project_at_a_glance_once_the_stream_is_counted(loc
     }
     # When it is read until the events function has counted the stream (seconds), a bounded number of times
     reads = client(local)
-    for _ in range(60):
-        summary = reads.job_summary(project)
-        if summary == expected:
-            break
-        time.sleep(0.5)
+    summary = wait_for(lambda: reads.job_summary(project), lambda found: found == expected, reads=60, every_s=0.5)
     # Then it counts every job, in every category, and why the failed ones failed, nulls last
     assert summary == expected
     # And the command prints it as a table: every category in the contract's order, and as many failure

@@ -4,12 +4,11 @@ each route's wiring once (the seed stored and read back), the root page and the 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
 from tests.support import PROJECT, RUN, SUCCESS, TEMPLATE, job, load_event, report, seed_body
-from tests.support.local import Local, Reply
+from tests.support.local import Local, Reply, wait_for
 
 READS = ("get-job.json", "list-failed.json", "history.json", "report-lookup.json", "summary.json")
 
@@ -47,11 +46,8 @@ def test_each_route_is_wired_the_seed_stored_and_read_back_on_every_read_route(l
     )
     # and the summary counts it, once the local stream mapping has handed the change to the events function
     counted = {"error_type": "JOB_SUBMIT_EXCEPTION", "error_id": "Agent.51000", "jobs": 1}
-    for _ in range(300):  # a condition wait, at most 30 s: the mapping polls every fraction of a second
-        summary = read("summary.json")["summary"]
-        if summary["failure_reasons"] == [counted]:
-            break
-        time.sleep(0.1)
+    # (at most 30 s: the mapping polls every fraction of a second)
+    summary = wait_for(lambda: read("summary.json")["summary"], lambda found: found["failure_reasons"] == [counted])
     assert (summary["jobs"], summary["categories"]["failed"], summary["failure_reasons"]) == (1, 1, [counted])
 
 

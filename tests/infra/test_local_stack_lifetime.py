@@ -8,11 +8,10 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from tests.support import TEMPLATE
-from tests.support.local import start_local
+from tests.support.local import start_local, wait_for
 
 
 def alive_in_group(group: int) -> list[str]:
@@ -32,12 +31,8 @@ def test_a_sigkilled_stack_leaves_none_of_its_processes_behind(tmp_path: Path):
         assert len(started) > len(TEMPLATE.functions()), started  # the stack and every function's workers
         process.kill()  # the stack's process only: no clean-up of its own runs
         process.wait()
-        left = alive_in_group(process.pid)
-        for _ in range(300):  # a condition wait, of at most 30 s: the workers see their parent gone
-            if not left:
-                break
-            time.sleep(0.1)
-            left = alive_in_group(process.pid)
+        # at most 30 s: the workers see their parent gone
+        left = wait_for(lambda: alive_in_group(process.pid), lambda alive: not alive)
         assert not left, f"of the stack's {len(started)} processes, still running after it was killed: {left}"
     finally:
         with contextlib.suppress(ProcessLookupError):  # whatever this test may have left

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,15 @@ def start_local(log: Path, *options: str, env: dict[str, str] | None = None) -> 
         process.wait()
         pytest.fail("the local API did not start:\n" + log.read_text())
     return process, Local(api_port, dynamodb_port, log)
+
+
+def wait_for[T](read: Callable[[], T], done: Callable[[T], bool], *, reads: int = 300, every_s: float = 0.1) -> T:
+    """Read until `done` holds of what was read, at most `reads` times `every_s` apart; the last value
+    read, for the caller to assert on (a condition wait, not a deadline: it ends as soon as it holds)."""
+    value = read()
+    for _ in range(reads - 1):
+        if done(value):
+            break
+        time.sleep(every_s)
+        value = read()
+    return value
