@@ -52,7 +52,7 @@ class FleetStore:
 
     def shard(self, project_id: str, shard: int) -> Record:
         """A project's summary item of this shard (strongly consistent), as plain values; {} for none."""
-        item = self._jobs.get({"pk": {"S": layout.summary_pk(project_id, shard)}, "sk": {"S": layout.SUMMARY_SK}})
+        item = self._jobs.get(layout.summary_key(layout.summary_pk(project_id, shard)))
         return values(item) if item else {}
 
     def currents(self, project_id: str, shard: int) -> list[Record]:
@@ -85,7 +85,7 @@ class FleetStore:
             names |= {f"#n{i}": strings_of(name) for i, name in enumerate(chunk) if name.startswith(REASON)}
             self._jobs.write(
                 "update_item",
-                Key={"pk": {"S": shard_pk}, "sk": {"S": layout.SUMMARY_SK}},
+                Key=layout.summary_key(shard_pk),
                 UpdateExpression="REMOVE " + ", ".join(names),
                 ConditionExpression=" AND ".join(f"#c{i} = :zero" for i in range(len(chunk))),
                 ExpressionAttributeNames=names,

@@ -314,7 +314,7 @@ def counter_update(shard_pk: str, change: Mapping[str, int], reason_names: Mappi
         adds.append(f"#d{i} :d{i}")
     return {
         "Update": {
-            "Key": {"pk": {"S": shard_pk}, "sk": {"S": layout.SUMMARY_SK}},
+            "Key": layout.summary_key(shard_pk),
             "UpdateExpression": "SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else ""),
             "ExpressionAttributeNames": names_,
             "ExpressionAttributeValues": values,

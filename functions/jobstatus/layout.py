@@ -152,7 +152,12 @@ def summary_pk(project_id: str, shard: int) -> str:
 
 def summary_keys(project_id: str) -> list[dict[str, dict[str, str]]]:
     """The keys of a project's summary items, in DynamoDB's AttributeValue form."""
-    return [{"pk": {"S": summary_pk(project_id, shard)}, "sk": {"S": SUMMARY_SK}} for shard in range(CATEGORY_SHARDS)]
+    return [summary_key(summary_pk(project_id, shard)) for shard in range(CATEGORY_SHARDS)]
+
+
+def summary_key(pk: str) -> dict[str, dict[str, str]]:
+    """The key of a summary item (its pk: summary_pk), in DynamoDB's AttributeValue form."""
+    return {"pk": {"S": pk}, "sk": {"S": SUMMARY_SK}}
 
 
 def parse_summary_pk(pk: str) -> tuple[str, int]:

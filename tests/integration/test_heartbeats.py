@@ -31,7 +31,9 @@ MINUTE_MS = 60_000
 def history(ddb: Any, job_id: int, project: str = PROJECT) -> list[tuple[int, str, Any]]:
     """(create_time, status, metrics) of every history entry of a job, oldest first."""
     prefix = layout.job_pk(project, job_id)
-    items = [deserialize(i) for i in scan(ddb, JOB_TABLE) if i["pk"]["S"] == prefix and i["sk"]["S"] != "CURRENT"]
+    items = [
+        deserialize(i) for i in scan(ddb, JOB_TABLE) if i["pk"]["S"] == prefix and i["sk"]["S"] != layout.CURRENT_SK
+    ]
     return [(i["create_time"], i["status"], i.get("metrics")) for i in items]
 
 
@@ -151,7 +153,7 @@ def test_a_first_report_opens_the_run_and_a_job_without_job_id_is_always_kept(se
     assert (history(ddb, 1), current(ddb, 1)["status_since"]) == ([(7, "job_running", None)], 7)
     for _ in range(2):
         assert send(report(job(job_id=None, create_time=7))) == 200
-    loose = [i for i in scan(ddb, JOB_TABLE) if "#MSG#" in i["pk"]["S"]]
+    loose = [i for i in scan(ddb, JOB_TABLE) if i["pk"]["S"].startswith(layout.message_pk(PROJECT, ""))]
     assert len(loose) == 2  # one per report: a status without a job_id has no run to fold into
 
 

@@ -55,7 +55,9 @@ def recount(ddb: Any, project: str, *, silent_after_minutes: int = 30) -> dict[s
     """What GET .../job-summary must answer, from a scan of the project's current items."""
     items = {(i["pk"]["S"], i["sk"]["S"]): i for i in scan(ddb, JOB_TABLE)}
     jobs: list[dict[str, Any]] = [
-        deserialize(item) for (pk, sk), item in items.items() if sk == "CURRENT" and pk.startswith(f"{project}#JOB#")
+        deserialize(item)
+        for (pk, sk), item in items.items()
+        if sk == layout.CURRENT_SK and layout.parse_job_pk(pk)[0] == project
     ]
     categories = Counter(dict.fromkeys(lifecycle.CATEGORIES, 0))
     statuses: Counter[str] = Counter()
@@ -118,7 +120,11 @@ def drain(stream, consumer) -> Callable[[], None]:
 
 
 def summary_items(ddb: Any, project: str = PROJECT) -> list[dict[str, Any]]:
-    return [i for i in scan(ddb, JOB_TABLE) if i["pk"]["S"].startswith(f"{project}#SUMMARY#")]
+    return [
+        i
+        for i in scan(ddb, JOB_TABLE)
+        if i["sk"]["S"] == layout.SUMMARY_SK and layout.parse_summary_pk(i["pk"]["S"])[0] == project
+    ]
 
 
 # --- what it counts --------------------------------------------------------------------------------
@@ -439,7 +445,7 @@ def test_a_reason_counter_repaired_by_the_recount_carries_its_strings(reporter, 
     send(event(report(job(job_id=1, status="job_submit_fail", exceptions=SUBMIT, create_time=1))))
     drain()
     # a hand edit removes the reason's counter and its strings: the markers still agree with the jobs
-    shard = {"pk": {"S": layout.summary_pk(PROJECT, layout.category_shard(1))}, "sk": {"S": layout.SUMMARY_SK}}
+    shard = layout.summary_key(layout.summary_pk(PROJECT, layout.category_shard(1)))
     held = ddb.get_item(TableName=JOB_TABLE, Key=shard)["Item"]
     reason = [name for name in held if name.startswith(("r#", "n#"))]
     ddb.update_item(

@@ -105,7 +105,7 @@ def add_to_counter(client: Any, project_id: str, job_id: int, counter: str, by: 
     the drift a recount must find."""
     client.update_item(
         TableName=JOB_TABLE,
-        Key={"pk": {"S": layout.summary_pk(project_id, layout.category_shard(job_id))}, "sk": {"S": layout.SUMMARY_SK}},
+        Key=layout.summary_key(layout.summary_pk(project_id, layout.category_shard(job_id))),
         UpdateExpression="ADD #c :by",
         ExpressionAttributeNames={"#c": counter},
         ExpressionAttributeValues={":by": {"N": str(by)}},
