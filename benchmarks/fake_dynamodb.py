@@ -23,7 +23,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from invocation import FIRST_CREATE_TIME, FIRST_JOB_ID, STATUS  # the bench's jobs (this file's directory)
+
 from devkit.capacity import write_units  # DynamoDB's size and billing rules, as the functions count them
+from jobstatus import layout, lifecycle
 
 STATE: dict[str, Any] = {"mode": "new", "delay": 0.0, "replay_item": {}, "run": "", "log": []}
 LOCK = threading.Lock()
@@ -42,16 +45,16 @@ def updated_item(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def current_item(key: dict[str, Any]) -> dict[str, Any] | None:
-    """The current item of a bench job (job_id 99270 + i, created at 1591104868201 + i), as the mode has it."""
+    """The current item of a bench job (benchmarks/invocation.py), as the mode has it."""
     if STATE["mode"] == "new":
         return None
-    create_time = 1591104868201 + int(key["pk"]["S"].rsplit("#", 1)[1]) - 99270
+    create_time = FIRST_CREATE_TIME + layout.parse_job_pk(key["pk"]["S"])[1] - FIRST_JOB_ID
     if STATE["mode"] == "heartbeat":
         create_time -= 60_000  # the same status a minute before
     return {
         "pk": key["pk"],
         "create_time": {"N": str(create_time)},
-        "status_rank": {"S": "0#job_running"},
+        "status_rank": {"S": lifecycle.status_rank(STATUS)},
         "run": {"S": STATE["run"]},
         "status_since": {"N": str(create_time)},
     }

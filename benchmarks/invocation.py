@@ -9,6 +9,8 @@ from typing import Any
 
 PROJECT = "48cc2c48765f481480c7db940d6409d1"
 PATH = f"/v1/{PROJECT}/edgesrv/job-report"
+# A report's job i: job_id FIRST_JOB_ID + i, created at FIRST_CREATE_TIME + i, in STATUS.
+FIRST_JOB_ID, FIRST_CREATE_TIME, STATUS = 99270, 1591104868201, "job_running"
 
 
 def body(jobs: int, message_id: str | None = None) -> str:
@@ -16,9 +18,9 @@ def body(jobs: int, message_id: str | None = None) -> str:
         {
             "jobs": [
                 {
-                    "job_id": 99270 + i,
-                    "status": "job_running",
-                    "create_time": 1591104868201 + i,
+                    "job_id": FIRST_JOB_ID + i,
+                    "status": STATUS,
+                    "create_time": FIRST_CREATE_TIME + i,
                     "exceptions": {"error_id": "Agent.51000", "error_type": "JOB_SUBMIT_EXCEPTION", "exception": ""},
                 }
                 for i in range(jobs)
