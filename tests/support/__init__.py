@@ -36,6 +36,11 @@ def load_event(name: str) -> dict[str, Any]:
     return dict(json.loads(Path(EVENTS / name).read_text()))
 
 
+def summary_example() -> dict[str, Any]:
+    """The contract's example of a project at a glance: GET .../job-summary's answer, in docs/examples/."""
+    return dict(json.loads((ROOT / "docs" / "examples" / "summary.json").read_text()))
+
+
 def seed_body() -> dict[str, Any]:
     return copy.deepcopy(json.loads(load_event("report/seed.json")["body"]))
 

@@ -17,6 +17,7 @@ import pytest
 from devkit.handlers import Clock
 from edgeclient import Spool
 from edgeclient.__main__ import READ_BUDGET_S, REPORT_BUDGET_S, main, parse_time
+from tests.support import summary_example
 from tests.support.http import Api
 
 
@@ -206,25 +207,7 @@ def test_without_an_endpoint_anywhere_it_is_a_usage_error(capsys):
 
 # --- jobs summary: the project at a glance -------------------------------------------------------
 
-SUMMARY = {  # the contract's example
-    "jobs": 9,
-    "categories": {
-        "pending": 0,
-        "running": 4,
-        "stopping": 0,
-        "finished": 1,
-        "failed": 3,
-        "canceled": 0,
-        "suspended": 0,
-        "unknown": 1,
-    },
-    "statuses": {"job_running": 4, "job_finish": 1, "job_submit_fail": 2, "job_running_exception": 1, "job_future": 1},
-    "silent": 0,
-    "failure_reasons": [
-        {"error_type": "JOB_SUBMIT_EXCEPTION", "error_id": "Agent.51000", "jobs": 2},
-        {"error_type": None, "error_id": None, "jobs": 1},
-    ],
-}
+SUMMARY = summary_example()["summary"]  # the contract's example
 SUMMARY_ARGV = ["jobs", "summary", "--project", "p1", "--unsigned"]
 
 
@@ -250,11 +233,11 @@ def test_jobs_summary_prints_counts_statuses_and_failure_reasons_in_aligned_colu
         "unknown    1\n"
         "\n"
         "STATUS                 JOBS\n"
-        "job_running            4\n"
-        "job_finish             1\n"
-        "job_submit_fail        2\n"
-        "job_running_exception  1\n"
+        "job_finish             1\n"  # in the order the route answers: by name
         "job_future             1\n"
+        "job_running            4\n"
+        "job_running_exception  1\n"
+        "job_submit_fail        2\n"
         "\n"
         "ERROR_TYPE            ERROR_ID     JOBS\n"
         "JOB_SUBMIT_EXCEPTION  Agent.51000  2\n"

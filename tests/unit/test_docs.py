@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from devkit.template import ROOT
-from tests.support import seed_body
+from tests.support import seed_body, summary_example
 
 DOCUMENTS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "localapi").rglob("README.md")])
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
@@ -34,6 +34,13 @@ def test_no_document_points_at_the_planning_material_outside_the_repository(docu
 
 def test_the_deployers_example_report_is_the_seed_examples_body():
     assert json.loads((ROOT / "docs" / "examples" / "report.json").read_text()) == seed_body()
+
+
+def test_the_api_pages_summary_example_is_the_one_the_tests_hold_the_code_to():
+    text = (ROOT / "docs" / "api.md").read_text()
+    after = text[text.index("## A project at a glance: `job-summary`") :]
+    shown = after[after.index("```json\n") + len("```json\n") : after.index("```", after.index("```json\n") + 1)]
+    assert json.loads(shown) == summary_example()
 
 
 README_MAX_LINES = 250
