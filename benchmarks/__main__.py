@@ -438,10 +438,7 @@ def cost(results: dict[str, Any]) -> dict[str, Any]:
             PRICES["lambda_requests_per_million"]
             + duration_ms / 1000 * MEMORY_MB / 1024 * PRICES["lambda_arm64_gb_second"] * 1e6
         )
-        units = results["writes"][f"{design} new"]
-        dynamodb_cost = (
-            units["wru"] * PRICES["dynamodb_wru_per_million"] + units["rru"] * PRICES["dynamodb_rru_per_million"]
-        )
+        dynamodb_cost = dynamodb_per_million(results["writes"][f"{design} new"])
         out[variant] = {
             "api_gateway": PRICES[api],
             "lambda": lambda_cost,
@@ -451,14 +448,17 @@ def cost(results: dict[str, Any]) -> dict[str, Any]:
         }
     # A healthy fleet's mix: 19 heartbeats to a change (a job reporting once a minute that changes
     # status about every 20 minutes); a heartbeat's Lambda duration taken as a change's.
-    beat = results["writes"]["ours heartbeat"]
-    beat_dynamodb = beat["wru"] * PRICES["dynamodb_wru_per_million"] + beat["rru"] * PRICES["dynamodb_rru_per_million"]
-    mixed = 0.95 * beat_dynamodb + 0.05 * out["ours"]["dynamodb"]
+    mixed = 0.95 * dynamodb_per_million(results["writes"]["ours heartbeat"]) + 0.05 * out["ours"]["dynamodb"]
     out["ours, 95% heartbeats"] = out["ours"] | {
         "dynamodb": mixed,
         "total": out["ours"]["total"] - out["ours"]["dynamodb"] + mixed,
     }
     return out
+
+
+def dynamodb_per_million(units: dict[str, float]) -> float:
+    """$ of DynamoDB on-demand units per million reports, from a report's write and read units."""
+    return units["wru"] * PRICES["dynamodb_wru_per_million"] + units["rru"] * PRICES["dynamodb_rru_per_million"]
 
 
 def size_of(path: Path) -> float:

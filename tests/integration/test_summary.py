@@ -120,6 +120,14 @@ def drain(stream, consumer) -> Callable[[], None]:
     return drain
 
 
+def retried(records: list[dict[str, Any]], failures: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The records Lambda delivers again after a partial batch failure: from the first failed one on."""
+    if not failures:
+        return []
+    first = min(int(failure["itemIdentifier"]) for failure in failures)
+    return [record for record in records if int(record["dynamodb"]["SequenceNumber"]) >= first]
+
+
 def summary_items(ddb: Any, project: str = PROJECT) -> list[dict[str, Any]]:
     return [
         i
@@ -328,9 +336,7 @@ def test_a_crash_mid_batch_fails_the_record_and_the_retry_from_it_counts_each_ch
     assert [failure["itemIdentifier"] for failure in failures] == sequence[-len(failures) :]
     assert fleet().audit(PROJECT, repair=False).drift > 0  # jobs 2 and 3 not counted yet
     # Lambda retries from the first failed record: the records after it are delivered again
-    first = min(int(failure["itemIdentifier"]) for failure in failures)
-    retried = [record for record in records if int(record["dynamodb"]["SequenceNumber"]) >= first]
-    assert consumer()({"Records": retried}) == {"batchItemFailures": []}
+    assert consumer()({"Records": retried(records, failures)}) == {"batchItemFailures": []}
     assert summary() == recount(ddb, PROJECT)
     assert fleet().audit(PROJECT, repair=False).drift == 0
 
@@ -615,10 +621,7 @@ def test_after_any_history_of_reports_and_stream_faults_every_count_equals_a_rec
             failures = consumer(silent_after_minutes=5, dynamodb=client)({"Records": records})["batchItemFailures"]
         except Exception:  # every record failed: the whole batch is retried  # noqa: BLE001
             return records
-        if not failures:
-            return []
-        first = min(int(f["itemIdentifier"]) for f in failures)
-        return [r for r in records if int(r["dynamodb"]["SequenceNumber"]) >= first]
+        return retried(records, failures)
 
     crash = client_error("InternalServerError", "TransactWriteItems", "x")
     # the sweep's writes one at a time, as the report's are (tests/integration/conftest.py: reporter)
